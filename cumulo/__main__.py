@@ -1,0 +1,5 @@
+import sys
+
+from cumulo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,68 @@
+"""Composition root: builds the stores, the services and the ASGI apps from settings.
+
+This is the one place that chooses adapters (SQLite or PostgreSQL, local disk blobs).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from cumulo.blobs.localfs import LocalBlobStore
+from cumulo.config import Settings
+from cumulo.crypto import SecretBox
+from cumulo.identity.service import IdentityService
+from cumulo.identity.tokens import KeyRepository, TokenCodec
+from cumulo.metadata.db import Database
+from cumulo.metadata.identity import IdentityStore
+from cumulo.metadata.objects import ObjectStore
+from cumulo.objects.service import ObjectService
+
+log = logging.getLogger("cumulo")
+
+ADMIN_LOGIN = "admin"
+
+
+@dataclass
+class Cumulo:
+    settings: Settings
+    db: Database
+    keys: KeyRepository
+    identity: IdentityService
+    objects: ObjectService
+
+
+def build(settings: Settings, *, migrate: bool = True) -> Cumulo:
+    data = settings.data_path
+    data.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_url)
+    if migrate:
+        db.migrate()
+    keys = KeyRepository(data / "fernet-keys", settings.token_key_count)
+    keys.initialize()
+    identity = IdentityService(
+        IdentityStore(db),
+        SecretBox(data / "secret.key"),
+        TokenCodec(keys),
+        token_ttl=settings.token_ttl,
+        login_attempts=settings.login_attempts,
+        lockout_seconds=settings.lockout_seconds,
+    )
+    objects = ObjectService(
+        ObjectStore(db),
+        LocalBlobStore(data / "blobs", fsync=settings.fsync),
+        max_object_size=settings.max_object_size,
+    )
+    return Cumulo(settings, db, keys, identity, objects)
+
+
+def asgi_apps(cumulo: Cumulo) -> dict[str, Any]:
+    """The ASGI app of each endpoint, keyed by endpoint name."""
+    from cumulo.keystone.app import KeystoneApp
+    from cumulo.swift.app import SwiftApp
+
+    return {
+        "identity": KeystoneApp(cumulo.identity, cumulo.settings),
+        "object": SwiftApp(cumulo.identity, cumulo.objects, cumulo.settings),
+    }

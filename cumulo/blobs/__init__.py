@@ -1,0 +1,47 @@
+"""Blob stores hold object bytes under opaque ids; the metadata store says which are live.
+
+Contract: `writer()` hands out a `BlobWriter`; bytes written to it are invisible until
+`commit()` returns, which makes them durable (fsync when asked) and returns the blob id.
+`abort()` (or a crash) leaves nothing that `collect()` will not remove. Readers stream
+ranges in bounded chunks, so memory stays flat for any blob size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+
+class BlobWriter(Protocol):
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> str: ...
+    def abort(self) -> None: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+class BlobStore(Protocol):
+    def writer(self) -> BlobWriter: ...
+
+    def read(self, blob: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
+        """Yields `length` bytes of `blob` from `offset`, at most `chunk_size` at a time."""
+        ...
+
+    def link(self, blob: str) -> str:
+        """A new blob id with the same bytes (cheap where the engine allows)."""
+        ...
+
+    def delete(self, blobs: Iterable[str]) -> None:
+        """Removes blobs; missing ones are ignored."""
+        ...
+
+    def collect(self, is_live: LiveCheck) -> int:
+        """Removes temporary files and blobs `is_live` disowns; returns how many."""
+        ...
+
+
+class LiveCheck(Protocol):
+    def __call__(self, blobs: list[str]) -> set[str]:
+        """Of these blob ids, the ones the metadata still references."""
+        ...

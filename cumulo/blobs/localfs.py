@@ -1,0 +1,136 @@
+"""Blobs as files on a local disk: `<root>/<aa>/<bb>/<id>`, written atomically.
+
+A writer fills `<root>/tmp/<id>`; commit fsyncs the file, renames it into place and
+fsyncs the directory, so a blob either exists whole or not at all. Copies are hard
+links: the file system keeps the reference count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from cumulo.blobs import LiveCheck
+
+
+class LocalWriter:
+    def __init__(self, store: LocalBlobStore) -> None:
+        self._store = store
+        self.blob = uuid.uuid4().hex
+        self._tmp = store.tmp / self.blob
+        self._file = open(self._tmp, "wb", buffering=0)  # noqa: SIM115 - closed in commit/abort
+        self._size = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = self._file.write(view)
+            assert written is not None
+            view = view[written:]
+        self._size += len(data)
+
+    def commit(self) -> str:
+        try:
+            if self._store.fsync:
+                os.fsync(self._file.fileno())
+            self._file.close()
+            final = self._store.path(self.blob)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(self._tmp, final)
+            if self._store.fsync:
+                _fsync_dir(final.parent)
+        except BaseException:
+            self.abort()
+            raise
+        return self.blob
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._tmp)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        self.root = root
+        self.tmp = root / "tmp"
+        self.fsync = fsync
+        self.tmp.mkdir(parents=True, exist_ok=True)
+
+    def path(self, blob: str) -> Path:
+        if len(blob) < 5 or not blob.isalnum():
+            raise ValueError(f"bad blob id {blob!r}")
+        return self.root / blob[:2] / blob[2:4] / blob
+
+    def writer(self) -> LocalWriter:
+        return LocalWriter(self)
+
+    def read(self, blob: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
+        with open(self.path(blob), "rb", buffering=0) as f:
+            f.seek(offset)
+            remaining = length
+            while remaining > 0:
+                data = f.read(min(chunk_size, remaining))
+                if not data:
+                    raise OSError(f"blob {blob} is shorter than expected")
+                remaining -= len(data)
+                yield data
+
+    def link(self, blob: str) -> str:
+        new = uuid.uuid4().hex
+        target = self.path(new)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(self.path(blob), target)
+        if self.fsync:
+            _fsync_dir(target.parent)
+        return new
+
+    def delete(self, blobs: Iterable[str]) -> None:
+        for blob in blobs:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path(blob))
+
+    def collect(self, is_live: LiveCheck) -> int:
+        removed = 0
+        for entry in os.scandir(self.tmp):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+        batch: list[str] = []
+
+        def flush() -> int:
+            live = is_live(batch)
+            dead = [b for b in batch if b not in live]
+            self.delete(dead)
+            batch.clear()
+            return len(dead)
+
+        for first in os.scandir(self.root):
+            if not first.is_dir() or first.name == "tmp" or len(first.name) != 2:
+                continue
+            for second in os.scandir(first.path):
+                if not second.is_dir():
+                    continue
+                for blob in os.scandir(second.path):
+                    batch.append(blob.name)
+                    if len(batch) >= 500:
+                        removed += flush()
+        if batch:
+            removed += flush()
+        return removed

@@ -1,0 +1,333 @@
+"""The `cumulo` command: `serve`, and the admin commands that work beside a running server.
+
+Admin commands open the same data dir (`--data-dir` or CUMULO_DATA_DIR) and write the
+metadata database directly; running servers see the change within a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from typing import Any
+
+from cumulo import config, errors
+from cumulo.model import Role
+
+Handler = Callable[[argparse.Namespace, config.Settings], int]
+
+
+def _creds_document(settings: config.Settings, creds: Any) -> dict[str, Any]:
+    auth_url = settings.public_identity_url
+    return {
+        "organization": creds.organization,
+        "environment": creds.environment,
+        "openstack": {
+            "auth_url": auth_url,
+            "auth_url_v2": auth_url + "/v2.0",
+            "identity_api_version": "3",
+            "username": creds.username,
+            "password": creds.password,
+            "project_name": creds.project_name,
+            "project_id": creds.project_id,
+            "user_domain_name": "Default",
+            "project_domain_name": "Default",
+            "region_name": settings.region,
+        },
+        "s3": {
+            "access_key_id": creds.access_key_id,
+            "secret_access_key": creds.secret_access_key,
+            "endpoint_url": settings.public_object_url,
+            "region": settings.region,
+        },
+    }
+
+
+def openrc(document: dict[str, Any], *, v2: bool = False) -> str:
+    """The seed's export blocks, in the seed's order."""
+    os_ = document["openstack"]
+    q = shlex.quote
+    if v2:
+        lines = [
+            f"export OS_USERNAME={q(os_['username'])}",
+            f"export OS_PROJECT_NAME={q(os_['project_name'])}",
+            f"export OS_PASSWORD={q(os_['password'])}",
+            f"export OS_AUTH_URL={q(os_['auth_url_v2'])}",
+        ]
+    else:
+        lines = [
+            f"export OS_PASSWORD={q(os_['password'])}",
+            f"export OS_USERNAME={q(os_['username'])}",
+            f"export OS_PROJECT_NAME={q(os_['project_name'])}",
+            f"export OS_AUTH_URL={q(os_['auth_url'])}",
+            f"export OS_IDENTITY_API_VERSION={os_['identity_api_version']}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _table(document: dict[str, Any]) -> str:
+    rows = [("Organization", document["organization"]), ("Environment", document["environment"])]
+    labels = {
+        "auth_url": "Auth URL",
+        "auth_url_v2": "Auth URL (v2.0, deprecated)",
+        "identity_api_version": "Identity API version",
+        "username": "Username",
+        "password": "Password",
+        "project_name": "Project name",
+        "project_id": "Project ID",
+        "user_domain_name": "User domain",
+        "project_domain_name": "Project domain",
+        "region_name": "Region",
+    }
+    rows += [(labels[k], v) for k, v in document["openstack"].items()]
+    rows += [
+        ("S3 access key ID", document["s3"]["access_key_id"]),
+        ("S3 secret access key", document["s3"]["secret_access_key"]),
+        ("S3 endpoint URL", document["s3"]["endpoint_url"]),
+        ("S3 region", document["s3"]["region"]),
+    ]
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label.ljust(width)}  {value}" for label, value in rows) + "\n"
+
+
+# --- handlers ----------------------------------------------------------------
+
+
+def _services(settings: config.Settings) -> Any:
+    from cumulo.app import build
+
+    return build(settings)
+
+
+def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
+    from cumulo.server import serve
+
+    return serve(settings)
+
+
+def cmd_org_create(args: argparse.Namespace, settings: config.Settings) -> int:
+    org = _services(settings).identity.create_organization(args.org)
+    print(f"created organization {org.name}")
+    return 0
+
+
+def cmd_org_list(args: argparse.Namespace, settings: config.Settings) -> int:
+    for org in _services(settings).identity.store.organizations():
+        print(org.name)
+    return 0
+
+
+def cmd_env_create(args: argparse.Namespace, settings: config.Settings) -> int:
+    env = _services(settings).identity.create_environment(args.org, args.env)
+    print(f"created environment {env.name} (project {env.project_name}, id {env.project_id})")
+    return 0
+
+
+def cmd_env_list(args: argparse.Namespace, settings: config.Settings) -> int:
+    identity = _services(settings).identity
+    for env in identity.store.environments(identity.store.organization(args.org)):
+        print(f"{env.name}\t{env.project_name}\t{env.project_id}")
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace, settings: config.Settings) -> int:
+    user = _services(settings).identity.create_user(
+        args.login, email=args.email, password=args.password, is_admin=args.admin
+    )
+    print(f"created user {user.login}")
+    return 0
+
+
+def cmd_member_add(args: argparse.Namespace, settings: config.Settings) -> int:
+    membership = _services(settings).identity.add_member(
+        args.org, args.env, args.login, Role(args.role)
+    )
+    print(
+        f"added {args.login} to {args.org}/{args.env} as {membership.role.value}; "
+        f"service username {membership.username}"
+    )
+    return 0
+
+
+def cmd_member_remove(args: argparse.Namespace, settings: config.Settings) -> int:
+    _services(settings).identity.remove_member(args.org, args.env, args.login)
+    print(f"removed {args.login} from {args.org}/{args.env}")
+    return 0
+
+
+def cmd_member_role(args: argparse.Namespace, settings: config.Settings) -> int:
+    _services(settings).identity.set_role(args.org, args.env, args.login, Role(args.role))
+    print(f"{args.login} is now {args.role} in {args.org}/{args.env}")
+    return 0
+
+
+def cmd_creds_show(args: argparse.Namespace, settings: config.Settings) -> int:
+    creds = _services(settings).identity.credentials(args.login, args.org, args.env)
+    document = _creds_document(settings, creds)
+    if args.format == "json":
+        print(json.dumps(document, indent=2))
+    elif args.format == "openrc":
+        sys.stdout.write(openrc(document))
+    elif args.format == "openrc-v2":
+        sys.stdout.write(openrc(document, v2=True))
+    else:
+        sys.stdout.write(_table(document))
+    return 0
+
+
+def cmd_creds_regenerate(args: argparse.Namespace, settings: config.Settings) -> int:
+    _services(settings).identity.regenerate(args.login)
+    print(
+        f"regenerated the object-storage password of {args.login} for Swift and S3 in "
+        "every environment; the old one no longer works"
+    )
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace, settings: config.Settings) -> int:
+    primary = _services(settings).keys.rotate()
+    print(f"rotated token keys; primary key is now {primary}")
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace, settings: config.Settings) -> int:
+    if args.markdown:
+        sys.stdout.write(config.settings_markdown())
+    else:
+        for f in fields(settings):
+            print(f"{f.name} = {getattr(settings, f.name)!r}")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------
+
+
+def _serve_flags(parser: argparse.ArgumentParser) -> None:
+    for f in fields(config.Settings):
+        if f.name == "data_dir":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kind = f.type if isinstance(f.type, str) else f.type.__name__
+        if kind == "bool":
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                default=None,
+                action=argparse.BooleanOptionalAction,
+                help=f.metadata["help"],
+            )
+        else:
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                default=None,
+                type=int if kind == "int" else str,
+                help=f.metadata["help"],
+            )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        dest="data_dir",
+        default=argparse.SUPPRESS,
+        help="data directory (default $CUMULO_DATA_DIR or ./data)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="cumulo",
+        description="Cumulo: object storage with a credentials portal.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(group: Any, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = group.add_parser(name, help=help, parents=[common])
+        p.set_defaults(handler=handler)
+        return p
+
+    _serve_flags(command(sub, "serve", cmd_serve, "run the identity and object endpoints"))
+
+    org = sub.add_parser("org", help="organizations").add_subparsers(dest="action", required=True)
+    command(org, "create", cmd_org_create, "create an organization").add_argument("org")
+    command(org, "list", cmd_org_list, "list organizations")
+
+    env = sub.add_parser("env", help="environments").add_subparsers(dest="action", required=True)
+    p = command(env, "create", cmd_env_create, "create an environment (project <org>-<env>)")
+    p.add_argument("org")
+    p.add_argument("env")
+    command(env, "list", cmd_env_list, "list an organization's environments").add_argument("org")
+
+    user = sub.add_parser("user", help="users").add_subparsers(dest="action", required=True)
+    p = command(user, "create", cmd_user_create, "create a user")
+    p.add_argument("login")
+    p.add_argument("--email")
+    p.add_argument("--password", help="portal password (optional)")
+    p.add_argument("--admin", action="store_true", help="make a system admin")
+
+    member = sub.add_parser("member", help="memberships").add_subparsers(
+        dest="action", required=True
+    )
+    roles = [r.value for r in Role]
+    p = command(member, "add", cmd_member_add, "add a user to an environment")
+    for name in ("org", "env", "login"):
+        p.add_argument(name)
+    p.add_argument("--role", choices=roles, default=Role.MEMBER.value)
+    p = command(member, "remove", cmd_member_remove, "remove a user from an environment")
+    for name in ("org", "env", "login"):
+        p.add_argument(name)
+    p = command(member, "role", cmd_member_role, "change a member's role")
+    for name in ("org", "env", "login"):
+        p.add_argument(name)
+    p.add_argument("role", choices=roles)
+
+    creds = sub.add_parser("creds", help="service credentials").add_subparsers(
+        dest="action", required=True
+    )
+    p = command(creds, "show", cmd_creds_show, "show a member's service credentials")
+    for name in ("login", "org", "env"):
+        p.add_argument(name)
+    p.add_argument("--format", choices=["table", "json", "openrc", "openrc-v2"], default="table")
+    command(
+        creds,
+        "regenerate",
+        cmd_creds_regenerate,
+        "new object-storage password for every environment of the user",
+    ).add_argument("login")
+
+    keys = sub.add_parser("keys", help="token keys").add_subparsers(dest="action", required=True)
+    command(keys, "rotate", cmd_keys_rotate, "rotate the token key repository")
+
+    p = command(sub, "settings", cmd_settings, "print the effective settings")
+    p.add_argument("--markdown", action="store_true", help="print the settings reference")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    flags = {f.name: getattr(args, f.name, None) for f in fields(config.Settings)}
+    try:
+        settings = config.load(flags)
+        logging.basicConfig(
+            # Admin commands speak through their output; only `serve` logs chatter.
+            level=settings.log_level.upper() if args.handler is cmd_serve else logging.WARNING,
+            format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
+        )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        return int(args.handler(args, settings))
+    except config.ConfigError as exc:
+        print(f"cumulo: {exc}", file=sys.stderr)
+        return 2
+    except errors.CumuloError as exc:
+        print(f"cumulo: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cumulo: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,74 @@
+"""Password hashing, secret encryption at rest, and generators for ids and keys."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import string
+import uuid
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+_hasher = PasswordHasher()
+_ALNUM = string.ascii_letters + string.digits
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(hashed: str | None, password: str) -> bool:
+    if not hashed:
+        return False
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def equal(a: str, b: str) -> bool:
+    """Constant-time comparison of two secrets."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def new_secret(length: int = 40) -> str:
+    """An object-storage secret: letters and digits only, safe to paste in any shell."""
+    return "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+def new_access_key() -> str:
+    return secrets.token_hex(16)
+
+
+class SecretBox:
+    """Encrypts recoverable secrets (S3 secret keys) with keys kept in the data dir.
+
+    The key file holds one Fernet key per line, newest first: decryption tries all,
+    so a key can be added in front and old ciphertexts still open.
+    """
+
+    def __init__(self, key_file: Path) -> None:
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(Fernet.generate_key().decode() + "\n")
+        keys = [line.strip() for line in key_file.read_text().splitlines() if line.strip()]
+        self._fernet = MultiFernet([Fernet(k) for k in keys])
+
+    def encrypt(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise ValueError("a stored secret cannot be decrypted with the keys at hand") from None

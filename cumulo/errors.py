@@ -1,0 +1,126 @@
+"""Protocol-neutral errors raised by the services and stores.
+
+They carry no HTTP status: each front end (Keystone, Swift, S3, portal) maps them
+to its own wire form in one place. Anything not mapped there is an internal error
+that shows the client only the request id.
+"""
+
+from __future__ import annotations
+
+
+class CumuloError(Exception):
+    """Base of every error a service may raise on purpose."""
+
+    def __init__(self, message: str = "", **details: object) -> None:
+        super().__init__(message or self.__class__.__doc__ or self.__class__.__name__)
+        self.message = message or (self.__class__.__doc__ or "").strip()
+        self.details = details
+
+
+# --- input -----------------------------------------------------------------
+
+
+class InvalidInput(CumuloError):
+    """The request is malformed."""
+
+
+class InvalidName(InvalidInput):
+    """The name is not acceptable."""
+
+
+class EntityTooLarge(InvalidInput):
+    """The entity is larger than allowed."""
+
+
+class EntityTooSmall(InvalidInput):
+    """A part is smaller than the minimum allowed."""
+
+
+class BadDigest(InvalidInput):
+    """The body does not match the digest the client sent."""
+
+
+class IncompleteBody(InvalidInput):
+    """The body ended before its declared length."""
+
+
+class InvalidRange(CumuloError):
+    """The requested range cannot be satisfied."""
+
+
+class PreconditionFailed(CumuloError):
+    """A precondition given in the request was not met."""
+
+
+class NotModified(CumuloError):
+    """The object was not modified since the given time or ETag."""
+
+
+# --- identity --------------------------------------------------------------
+
+
+class Unauthenticated(CumuloError):
+    """The credentials could not be verified."""
+
+
+class TooManyAttempts(Unauthenticated):
+    """Too many failed attempts; try again later."""
+
+
+class AccessDenied(CumuloError):
+    """The credentials do not allow this operation."""
+
+
+class NotFound(CumuloError):
+    """The entity does not exist."""
+
+
+class Conflict(CumuloError):
+    """The entity exists already or is in a conflicting state."""
+
+
+class OrganizationNotFound(NotFound):
+    """No such organization."""
+
+
+class EnvironmentNotFound(NotFound):
+    """No such environment."""
+
+
+class UserNotFound(NotFound):
+    """No such user."""
+
+
+class MembershipNotFound(NotFound):
+    """The user is not a member of this environment."""
+
+
+class CredentialNotFound(NotFound):
+    """No such credential."""
+
+
+class TokenNotFound(NotFound):
+    """The token is invalid, expired or revoked."""
+
+
+# --- objects ---------------------------------------------------------------
+
+
+class NoSuchContainer(NotFound):
+    """The container does not exist."""
+
+
+class NoSuchObject(NotFound):
+    """The object does not exist."""
+
+
+class NoSuchUpload(NotFound):
+    """The multipart upload does not exist."""
+
+
+class ContainerNotEmpty(Conflict):
+    """The container is not empty."""
+
+
+class ContainerExists(Conflict):
+    """The container exists already."""

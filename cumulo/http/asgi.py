@@ -1,0 +1,187 @@
+"""Small shared ASGI helpers: a request view over the scope, bodies in and out.
+
+Front ends are plain ASGI callables; these helpers keep the per-request path lean
+(no framework routing or middleware stack on the object data path).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from cumulo import errors
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Headers = list[tuple[bytes, bytes]]
+
+
+class ClientDisconnected(Exception):
+    pass
+
+
+class Request:
+    __slots__ = ("_consumed", "_headers", "_query", "receive", "request_id", "scope")
+
+    def __init__(self, scope: Scope, receive: Any) -> None:
+        self.scope = scope
+        self.receive = receive
+        self._headers: dict[str, str] | None = None
+        self._query: dict[str, str] | None = None
+        self.request_id = "tx" + uuid.uuid4().hex[:21]
+        self._consumed = False
+
+    @property
+    def method(self) -> str:
+        return str(self.scope["method"])
+
+    @property
+    def path(self) -> str:
+        """The decoded path (percent-escapes resolved, as UTF-8)."""
+        raw = self.scope.get("raw_path")
+        if raw:
+            return unquote(str(raw.decode("latin-1")).split("?", 1)[0], errors="surrogateescape")
+        return str(self.scope["path"])
+
+    @property
+    def raw_path(self) -> str:
+        raw = self.scope.get("raw_path")
+        if raw:
+            return str(raw.decode("latin-1")).split("?", 1)[0]
+        return str(self.scope["path"])
+
+    @property
+    def query_string(self) -> str:
+        return str(self.scope.get("query_string", b"").decode("latin-1"))
+
+    @property
+    def query(self) -> dict[str, str]:
+        if self._query is None:
+            self._query = dict(
+                parse_qsl(self.query_string, keep_blank_values=True, errors="surrogateescape")
+            )
+        return self._query
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Lower-case header names; repeated headers joined with ', '."""
+        if self._headers is None:
+            found: dict[str, str] = {}
+            for name, value in self.scope["headers"]:
+                key = name.decode("latin-1").lower()
+                text = value.decode("latin-1")
+                found[key] = f"{found[key]}, {text}" if key in found else text
+            self._headers = found
+        return self._headers
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name, default)
+
+    @property
+    def client_ip(self) -> str:
+        client = self.scope.get("client")
+        return str(client[0]) if client else ""
+
+    @property
+    def content_length(self) -> int | None:
+        value = self.headers.get("content-length")
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise errors.InvalidInput("Content-Length is not a number")
+        return int(value)
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body, chunk by chunk; raises IncompleteBody when it ends short."""
+        if self._consumed:
+            return
+        self._consumed = True
+        expected = self.content_length
+        received = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected()
+            chunk = message.get("body", b"")
+            if chunk:
+                received += len(chunk)
+                if expected is not None and received > expected:
+                    raise errors.InvalidInput("the body is longer than Content-Length")
+                yield chunk
+            if not message.get("more_body", False):
+                break
+        if expected is not None and received < expected:
+            raise errors.IncompleteBody("the body ended before Content-Length bytes")
+
+    async def body(self, limit: int) -> bytes:
+        """The whole body, for small documents only (JSON, XML, manifests)."""
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in self.stream():
+            size += len(chunk)
+            if size > limit:
+                raise errors.EntityTooLarge(f"the body is larger than {limit} bytes")
+            parts.append(chunk)
+        return b"".join(parts)
+
+    async def json(self, limit: int = 1024 * 1024) -> Any:
+        raw = await self.body(limit)
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise errors.InvalidInput("the body is not valid JSON") from None
+
+
+def encode_headers(headers: Iterable[tuple[str, str]]) -> Headers:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in headers]
+
+
+async def send_response(
+    send: Any,
+    status: int,
+    headers: Iterable[tuple[str, str]],
+    body: bytes = b"",
+    *,
+    head: bool = False,
+) -> None:
+    out = encode_headers(headers)
+    if not any(k == b"content-length" for k, _ in out):
+        out.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": out})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def send_stream(
+    send: Any,
+    status: int,
+    headers: Iterable[tuple[str, str]],
+    chunks: AsyncIterator[bytes],
+) -> None:
+    await send(
+        {"type": "http.response.start", "status": status, "headers": encode_headers(headers)}
+    )
+    async for chunk in chunks:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def json_body(document: Any) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def http_date(timestamp: float) -> str:
+    from email.utils import formatdate
+
+    return formatdate(timestamp, usegmt=True)
+
+
+def parse_http_date(value: str) -> float | None:
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None

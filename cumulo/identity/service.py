@@ -1,0 +1,394 @@
+"""Accounts and credentials: who may do what, and the tokens and keys that say so.
+
+A Keystone "user" here is a membership: the service username `<project>-<number>` that
+one portal user has in one environment. Its password is that user's object-storage
+secret, shared by all their memberships, so *Regenerate* rotates it everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from cumulo import crypto, errors
+from cumulo.crypto import SecretBox
+from cumulo.identity.tokens import TokenCodec, TokenPayload
+from cumulo.metadata.identity import IdentityStore
+from cumulo.model import Ec2Credential, Environment, Membership, Organization, Principal, Role, User
+
+log = logging.getLogger("cumulo.identity")
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+# Cached identity facts are at most this old: admin changes (regenerate, member
+# removal, revocation) reach every running process within a second.
+CACHE_SECONDS = 1.0
+
+
+class TtlCache(Generic[K, V]):
+    def __init__(self, seconds: float = CACHE_SECONDS, size: int = 10000) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._items: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K, load: Callable[[], V]) -> V:
+        now = time.monotonic()
+        hit = self._items.get(key)
+        if hit is not None and now - hit[0] < self.seconds:
+            return hit[1]
+        value = load()
+        if len(self._items) >= self.size:
+            self._items.clear()
+        self._items[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+@dataclass(frozen=True)
+class _Secrets:
+    """A membership row with its user's secret decrypted (cached ≤ 1 s)."""
+
+    principal: Principal
+    secret: str
+    disabled: bool
+    access_key: str
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    principal: Principal
+    payload: TokenPayload
+    token: str
+
+
+@dataclass(frozen=True)
+class ServiceCredentials:
+    organization: str
+    environment: str
+    username: str
+    password: str
+    project_name: str
+    project_id: str
+    access_key_id: str
+    secret_access_key: str
+
+
+class Throttle:
+    """Refuses a name after too many failures inside the window (per process)."""
+
+    def __init__(self, attempts: int, window: float) -> None:
+        self.attempts = attempts
+        self.window = window
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, name: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._failures.get(name, []) if now - t < self.window]
+            self._failures[name] = recent
+            if len(recent) >= self.attempts:
+                raise errors.TooManyAttempts("too many failed attempts; try again later")
+
+    def fail(self, name: str) -> None:
+        with self._lock:
+            if len(self._failures) > 100000:
+                self._failures.clear()
+            self._failures.setdefault(name, []).append(time.monotonic())
+
+    def succeed(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(name, None)
+
+
+class IdentityService:
+    def __init__(
+        self,
+        store: IdentityStore,
+        box: SecretBox,
+        codec: TokenCodec,
+        *,
+        token_ttl: int,
+        login_attempts: int,
+        lockout_seconds: int,
+    ) -> None:
+        self.store = store
+        self.box = box
+        self.codec = codec
+        self.token_ttl = token_ttl
+        self.throttle = Throttle(login_attempts, lockout_seconds)
+        self._by_username: TtlCache[str, _Secrets | None] = TtlCache()
+        self._by_membership: TtlCache[str, _Secrets | None] = TtlCache()
+        self._by_access_key: TtlCache[str, tuple[_Secrets, str] | None] = TtlCache()
+        self._revoked: TtlCache[str, set[str]] = TtlCache()
+
+    # --- administration -----------------------------------------------------
+
+    def create_organization(self, name: str) -> Organization:
+        _check_name("organization", name)
+        return self.store.create_organization(name)
+
+    def create_environment(self, org_name: str, name: str) -> Environment:
+        _check_name("environment", name)
+        org = self.store.organization(org_name)
+        # The seed's project names read "<environment>-<organization>" in places and
+        # "<organization>-<environment>" in others; the issue fixes "<org>-<env>".
+        return self.store.create_environment(org, name, f"{org.name}-{name}")
+
+    def create_user(
+        self,
+        login: str,
+        *,
+        email: str | None = None,
+        password: str | None = None,
+        is_admin: bool = False,
+    ) -> User:
+        _check_name("login", login)
+        return self.store.create_user(
+            login,
+            email=email,
+            password_hash=crypto.hash_password(password) if password else None,
+            secret_enc=self.box.encrypt(crypto.new_secret()),
+            is_admin=is_admin,
+        )
+
+    def ensure_admin(self, login: str, password: str | None) -> tuple[User, str] | None:
+        """Creates the first system admin if there is none; returns it and its password."""
+        if self.store.count_admins() > 0:
+            return None
+        password = password or crypto.new_secret(20)
+        try:
+            return self.create_user(login, password=password, is_admin=True), password
+        except errors.Conflict:
+            return None
+
+    def environment(self, org_name: str, env_name: str) -> Environment:
+        return self.store.environment(self.store.organization(org_name), env_name)
+
+    def add_member(self, org_name: str, env_name: str, login: str, role: Role) -> Membership:
+        env = self.environment(org_name, env_name)
+        return self.store.add_member(self.store.user(login), env, role)
+
+    def remove_member(self, org_name: str, env_name: str, login: str) -> Membership:
+        env = self.environment(org_name, env_name)
+        return self.store.remove_member(self.store.user(login), env)
+
+    def set_role(self, org_name: str, env_name: str, login: str, role: Role) -> None:
+        env = self.environment(org_name, env_name)
+        self.store.set_role(self.store.user(login), env, role)
+
+    def credentials(self, login: str, org_name: str, env_name: str) -> ServiceCredentials:
+        env = self.environment(org_name, env_name)
+        user = self.store.user(login)
+        membership = self.store.membership(user, env)
+        _, secret_enc = self.store.user_secret(user.id)
+        secret = self.box.decrypt(secret_enc)
+        return ServiceCredentials(
+            organization=org_name,
+            environment=env_name,
+            username=membership.username,
+            password=secret,
+            project_name=env.project_name,
+            project_id=env.project_id,
+            access_key_id=membership.access_key,
+            secret_access_key=secret,
+        )
+
+    def regenerate(self, login: str) -> str:
+        """A new object-storage secret for every environment of the user; old tokens die."""
+        user = self.store.user(login)
+        secret = crypto.new_secret()
+        self.store.set_secret(user.id, self.box.encrypt(secret))
+        self._forget()
+        return secret
+
+    def _forget(self) -> None:
+        for cache in (self._by_username, self._by_membership, self._by_access_key):
+            cache.clear()
+
+    # --- lookups (cached) ---------------------------------------------------
+
+    def _secrets(self, row: Any) -> _Secrets | None:
+        if row is None:
+            return None
+        return _Secrets(
+            principal=Principal(
+                user_id=row.user_id,
+                membership_id=row.membership_id,
+                username=row.username,
+                project_id=row.project_id,
+                project_name=row.project_name,
+                role=Role(row.role),
+                secret_generation=row.secret_generation,
+            ),
+            secret=self.box.decrypt(row.secret_enc),
+            disabled=bool(row.disabled),
+            access_key=row.access_key,
+        )
+
+    def _by_name(self, username: str) -> _Secrets | None:
+        return self._by_username.get(
+            username, lambda: self._secrets(self.store.principal_row(username=username))
+        )
+
+    def _by_id(self, membership_id: str) -> _Secrets | None:
+        return self._by_membership.get(
+            membership_id, lambda: self._secrets(self.store.principal_row(id=membership_id))
+        )
+
+    def s3_key(self, access_key: str) -> tuple[Principal, str] | None:
+        """The principal and secret behind an S3 access key id, or None."""
+
+        def load() -> tuple[_Secrets, str] | None:
+            found = self._secrets(self.store.principal_row(access_key=access_key))
+            if found is not None:
+                return found, found.secret
+            rows = self.store.ec2_rows(access=access_key)
+            if not rows:
+                return None
+            owner = self._secrets(self.store.principal_row(id=rows[0].membership_id))
+            return None if owner is None else (owner, self.box.decrypt(rows[0].secret_enc))
+
+        hit = self._by_access_key.get(access_key, load)
+        if hit is None or hit[0].disabled:
+            return None
+        return hit[0].principal, hit[1]
+
+    # --- authentication -----------------------------------------------------
+
+    def authenticate(
+        self,
+        *,
+        username: str | None = None,
+        user_id: str | None = None,
+        password: str,
+        project_name: str | None = None,
+        project_id: str | None = None,
+        unscoped: bool = False,
+    ) -> AuthResult:
+        name = username or user_id or ""
+        self.throttle.check(name)
+        found = self._by_name(username) if username else self._by_id(user_id or "")
+        if (
+            found is None
+            or found.disabled
+            or not password
+            or not crypto.equal(found.secret, password)
+        ):
+            self.throttle.fail(name)
+            log.info("failed password authentication for %r", name)
+            raise errors.Unauthenticated("The request you have made requires authentication.")
+        self.throttle.succeed(name)
+        return self._issue(found.principal, ("password",), project_name, project_id, unscoped)
+
+    def rescope(
+        self,
+        token: str,
+        *,
+        project_name: str | None = None,
+        project_id: str | None = None,
+        unscoped: bool = False,
+    ) -> AuthResult:
+        principal, payload = self.validate(token)
+        return self._issue(
+            principal,
+            payload.methods if "token" in payload.methods else (*payload.methods, "token"),
+            project_name,
+            project_id,
+            unscoped,
+            expires_at=payload.expires_at,
+        )
+
+    def _issue(
+        self,
+        principal: Principal,
+        methods: tuple[str, ...],
+        project_name: str | None,
+        project_id: str | None,
+        unscoped: bool,
+        *,
+        expires_at: float | None = None,
+    ) -> AuthResult:
+        if project_name is not None and project_name != principal.project_name:
+            raise errors.Unauthenticated("The request you have made requires authentication.")
+        if project_id is not None and project_id != principal.project_id:
+            raise errors.Unauthenticated("The request you have made requires authentication.")
+        now = time.time()
+        payload = TokenPayload(
+            membership_id=principal.membership_id,
+            project_id=None if unscoped else principal.project_id,
+            methods=methods,
+            issued_at=now,
+            expires_at=expires_at or now + self.token_ttl,
+            audit_id=uuid.uuid4().hex,
+            secret_generation=principal.secret_generation,
+        )
+        return AuthResult(principal, payload, self.codec.encode(payload))
+
+    def validate(self, token: str) -> tuple[Principal, TokenPayload]:
+        payload = self.codec.decode(token)
+        found = self._by_id(payload.membership_id)
+        if (
+            found is None
+            or found.disabled
+            or found.principal.secret_generation != payload.secret_generation
+            or payload.audit_id in self._revoked.get("all", self.store.revoked)
+        ):
+            raise errors.TokenNotFound("the token is not valid")
+        return found.principal, payload
+
+    def revoke(self, token: str) -> None:
+        _, payload = self.validate(token)
+        self.store.revoke(payload.audit_id, payload.expires_at)
+        self._revoked.clear()
+
+    # --- EC2 credentials ----------------------------------------------------
+
+    def create_ec2(self, principal: Principal, project_id: str) -> Ec2Credential:
+        if project_id != principal.project_id:
+            raise errors.AccessDenied("credentials can be made for your own project only")
+        secret = crypto.new_secret()
+        made = self.store.add_ec2(principal.membership_id, project_id, self.box.encrypt(secret))
+        return Ec2Credential(made.access, made.membership_id, project_id, secret, made.created_at)
+
+    def list_ec2(self, principal: Principal) -> list[Ec2Credential]:
+        return [
+            self._ec2(row) for row in self.store.ec2_rows(membership_id=principal.membership_id)
+        ]
+
+    def get_ec2(self, principal: Principal, access: str) -> Ec2Credential:
+        rows = self.store.ec2_rows(membership_id=principal.membership_id, access=access)
+        if not rows:
+            raise errors.CredentialNotFound("no such EC2 credential")
+        return self._ec2(rows[0])
+
+    def delete_ec2(self, principal: Principal, access: str) -> None:
+        self.store.delete_ec2(principal.membership_id, access)
+        self._by_access_key.clear()
+
+    def _ec2(self, row: Any) -> Ec2Credential:
+        return Ec2Credential(
+            access=row.access,
+            membership_id=row.membership_id,
+            project_id=row.project_id,
+            secret=self.box.decrypt(row.secret_enc),
+            created_at=row.created_at,
+        )
+
+
+def _check_name(what: str, name: str) -> None:
+    import re
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,62}", name):
+        raise errors.InvalidName(
+            f"{what} {name!r}: use 1-63 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )

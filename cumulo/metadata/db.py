@@ -1,0 +1,115 @@
+"""The metadata database: engine set-up for SQLite and PostgreSQL, and migrations.
+
+SQLite runs in WAL mode so the CLI can write while the server reads; write
+transactions start with BEGIN IMMEDIATE so two writers queue on the lock instead of
+failing on upgrade; reads run in autocommit, each statement its own snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = create_engine(
+                url, pool_size=pool_size, max_overflow=16, connect_args={"timeout": 30}
+            )
+            _configure_sqlite(self.engine)
+        else:
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            self.engine = create_engine(
+                url, pool_size=pool_size, max_overflow=16, pool_pre_ping=True
+            )
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                # The driver is in autocommit already; "begin" below skips BEGIN.
+                yield conn.execution_options(cumulo_read=True)
+            else:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def transact(self, work: Callable[[Connection], T], *, attempts: int = 5) -> T:
+        """Runs `work` in a write transaction, retrying on serialization conflicts."""
+        for attempt in range(attempts):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except IntegrityError:
+                raise
+            except (OperationalError, DBAPIError) as exc:
+                if attempt == attempts - 1 or not _is_retryable(exc):
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def migrate(self) -> None:
+        """Brings the schema to the newest revision (a no-op when it is there)."""
+        with self.engine.begin() as conn:
+            head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current == head:
+                return
+            command.upgrade(_alembic_config(conn), "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return any(
+        marker in text
+        for marker in ("database is locked", "deadlock", "could not serialize", "busy")
+    )
+
+
+def _alembic_config(conn: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control from the driver; "begin" below issues it.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("cumulo_read"):
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,471 @@
+"""SQL for accounts, containers and objects.
+
+Listings are index range scans on (container, name): a page costs the same whatever
+the container's size. With a delimiter, each common prefix found skips the rest of its
+names in one seek instead of reading them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from cumulo import errors
+from cumulo.crypto import new_id
+from cumulo.metadata import schema as t
+from cumulo.metadata.db import Database
+from cumulo.model import Account, Container, ListEntry, ObjectRecord, Segment
+
+# Greater than any character a name may hold: `prefix + HIGH` ends a prefix range.
+HIGH = "\U0010ffff"
+
+
+def _container(row: Row[Any]) -> Container:
+    return Container(
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        created_at=row.created_at,
+        object_count=row.object_count,
+        bytes_used=row.bytes_used,
+        metadata=json.loads(row.metadata),
+    )
+
+
+def _object(row: Row[Any]) -> ObjectRecord:
+    meta = json.loads(row.metadata)
+    return ObjectRecord(
+        id=row.id,
+        container_id=row.container_id,
+        name=row.name,
+        size=row.size,
+        etag=row.etag,
+        content_type=row.content_type,
+        last_modified=row.last_modified,
+        metadata=meta.get("meta", {}),
+        headers=meta.get("headers", {}),
+        segments=tuple(Segment(b, s) for b, s in json.loads(row.segments)),
+        delete_at=row.delete_at,
+        manifest_kind=row.manifest_kind,
+        manifest=row.manifest,
+    )
+
+
+def _object_values(record: ObjectRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "container_id": record.container_id,
+        "name": record.name,
+        "size": record.size,
+        "etag": record.etag,
+        "content_type": record.content_type,
+        "last_modified": record.last_modified,
+        "metadata": json.dumps({"meta": record.metadata, "headers": record.headers}),
+        "segments": json.dumps([[s.blob, s.size] for s in record.segments]),
+        "delete_at": record.delete_at,
+        "manifest_kind": record.manifest_kind,
+        "manifest": record.manifest,
+    }
+
+
+def _live(now: float) -> Any:
+    return or_(t.objects.c.delete_at.is_(None), t.objects.c.delete_at > now)
+
+
+class ObjectStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- accounts -----------------------------------------------------------
+
+    def account(self, project_id: str) -> Account:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(t.accounts).where(t.accounts.c.project_id == project_id)
+            ).first()
+            totals = conn.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(t.containers.c.object_count), 0),
+                    func.coalesce(func.sum(t.containers.c.bytes_used), 0),
+                ).where(t.containers.c.project_id == project_id)
+            ).one()
+        if row is None:
+            raise errors.NotFound("no such account")
+        return Account(
+            project_id=project_id,
+            metadata=json.loads(row.metadata),
+            container_count=int(totals[0]),
+            object_count=int(totals[1]),
+            bytes_used=int(totals[2]),
+            created_at=row.created_at,
+        )
+
+    def set_account_metadata(self, project_id: str, changes: dict[str, str | None]) -> None:
+        def work(conn: Connection) -> None:
+            row = conn.execute(
+                select(t.accounts.c.metadata).where(t.accounts.c.project_id == project_id)
+            ).first()
+            if row is None:
+                raise errors.NotFound("no such account")
+            conn.execute(
+                update(t.accounts)
+                .where(t.accounts.c.project_id == project_id)
+                .values(metadata=json.dumps(_merge(json.loads(row.metadata), changes)))
+            )
+
+        self.db.transact(work)
+
+    # --- containers ---------------------------------------------------------
+
+    def create_container(self, project_id: str, name: str, metadata: dict[str, str]) -> bool:
+        """Creates the container; False (and metadata merged) when it existed."""
+
+        def work(conn: Connection) -> bool:
+            row = conn.execute(
+                select(t.containers.c.id, t.containers.c.metadata).where(
+                    t.containers.c.project_id == project_id, t.containers.c.name == name
+                )
+            ).first()
+            if row is not None:
+                if metadata:
+                    merged = _merge(json.loads(row.metadata), dict(metadata))
+                    conn.execute(
+                        update(t.containers)
+                        .where(t.containers.c.id == row.id)
+                        .values(metadata=json.dumps(merged))
+                    )
+                return False
+            conn.execute(
+                insert(t.containers).values(
+                    id=new_id(),
+                    project_id=project_id,
+                    name=name,
+                    created_at=time.time(),
+                    metadata=json.dumps(_merge({}, dict(metadata))),
+                    object_count=0,
+                    bytes_used=0,
+                )
+            )
+            return True
+
+        try:
+            return self.db.transact(work)
+        except IntegrityError:
+            return False  # created concurrently by another request
+
+    def container(self, project_id: str, name: str) -> Container:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(t.containers).where(
+                    t.containers.c.project_id == project_id, t.containers.c.name == name
+                )
+            ).first()
+        if row is None:
+            raise errors.NoSuchContainer(f"no container {name!r}")
+        return _container(row)
+
+    def set_container_metadata(
+        self, project_id: str, name: str, changes: dict[str, str | None]
+    ) -> None:
+        def work(conn: Connection) -> None:
+            row = conn.execute(
+                select(t.containers.c.id, t.containers.c.metadata).where(
+                    t.containers.c.project_id == project_id, t.containers.c.name == name
+                )
+            ).first()
+            if row is None:
+                raise errors.NoSuchContainer(f"no container {name!r}")
+            conn.execute(
+                update(t.containers)
+                .where(t.containers.c.id == row.id)
+                .values(metadata=json.dumps(_merge(json.loads(row.metadata), changes)))
+            )
+
+        self.db.transact(work)
+
+    def delete_container(self, project_id: str, name: str) -> list[str]:
+        """Deletes an empty container; returns the blobs of expired objects it held."""
+
+        def work(conn: Connection) -> list[str]:
+            row = conn.execute(
+                select(t.containers.c.id)
+                .where(t.containers.c.project_id == project_id, t.containers.c.name == name)
+                .with_for_update()
+            ).first()
+            if row is None:
+                raise errors.NoSuchContainer(f"no container {name!r}")
+            # Expired objects awaiting the reaper do not keep a container alive.
+            live = conn.execute(
+                select(t.objects.c.id)
+                .where(t.objects.c.container_id == row.id, _live(time.time()))
+                .limit(1)
+            ).first()
+            if live is not None:
+                raise errors.ContainerNotEmpty(f"container {name!r} is not empty")
+            blobs = [
+                blob
+                for (segments,) in conn.execute(
+                    select(t.objects.c.segments).where(t.objects.c.container_id == row.id)
+                )
+                for blob, _ in json.loads(segments)
+            ]
+            conn.execute(delete(t.objects).where(t.objects.c.container_id == row.id))
+            conn.execute(delete(t.containers).where(t.containers.c.id == row.id))
+            return blobs
+
+        return self.db.transact(work)
+
+    def list_containers(
+        self,
+        project_id: str,
+        *,
+        prefix: str = "",
+        marker: str = "",
+        end_marker: str = "",
+        limit: int = 10000,
+        reverse: bool = False,
+    ) -> list[Container]:
+        c = t.containers
+        query = select(c).where(c.c.project_id == project_id)
+        query = _name_range(query, c.c.name, prefix, marker, end_marker, reverse)
+        query = query.order_by(c.c.name.desc() if reverse else c.c.name).limit(limit)
+        with self.db.read() as conn:
+            return [_container(r) for r in conn.execute(query)]
+
+    # --- objects ------------------------------------------------------------
+
+    def get_object(self, container_id: str, name: str) -> ObjectRecord:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(t.objects).where(
+                    t.objects.c.container_id == container_id,
+                    t.objects.c.name == name,
+                    _live(time.time()),
+                )
+            ).first()
+        if row is None:
+            raise errors.NoSuchObject(f"no object {name!r}")
+        return _object(row)
+
+    def get_objects(self, container_id: str, names: Iterable[str]) -> dict[str, ObjectRecord]:
+        wanted = sorted(set(names))
+        found: dict[str, ObjectRecord] = {}
+        with self.db.read() as conn:
+            for start in range(0, len(wanted), 500):
+                rows = conn.execute(
+                    select(t.objects).where(
+                        t.objects.c.container_id == container_id,
+                        t.objects.c.name.in_(wanted[start : start + 500]),
+                        _live(time.time()),
+                    )
+                )
+                found.update((r.name, _object(r)) for r in rows)
+        return found
+
+    def put_object(self, record: ObjectRecord) -> list[str]:
+        """Makes `record` the object at its name; returns the blobs it replaced."""
+
+        def work(conn: Connection) -> list[str]:
+            # Writers to one container queue on its row (they all update its counters
+            # anyway), so two PUTs of one new name cannot both insert it.
+            holder = conn.execute(
+                select(t.containers.c.id)
+                .where(t.containers.c.id == record.container_id)
+                .with_for_update()
+            ).first()
+            if holder is None:
+                raise errors.NoSuchContainer("the container was deleted")
+            old = conn.execute(
+                select(
+                    t.objects.c.id, t.objects.c.size, t.objects.c.segments, t.objects.c.delete_at
+                )
+                .where(
+                    t.objects.c.container_id == record.container_id,
+                    t.objects.c.name == record.name,
+                )
+                .with_for_update()
+            ).first()
+            count, size, replaced = 1, record.size, []
+            if old is not None:
+                replaced = [b for b, _ in json.loads(old.segments)]
+                conn.execute(delete(t.objects).where(t.objects.c.id == old.id))
+                count, size = 0, record.size - old.size
+            conn.execute(insert(t.objects).values(**_object_values(record)))
+            conn.execute(
+                update(t.containers)
+                .where(t.containers.c.id == record.container_id)
+                .values(
+                    object_count=t.containers.c.object_count + count,
+                    bytes_used=t.containers.c.bytes_used + size,
+                )
+            )
+            return replaced
+
+        return self.db.transact(work)
+
+    def update_object(self, record: ObjectRecord) -> None:
+        """Rewrites an object's metadata in place (POST), keeping its bytes."""
+
+        def work(conn: Connection) -> None:
+            done = conn.execute(
+                update(t.objects)
+                .where(t.objects.c.id == record.id)
+                .values(
+                    metadata=json.dumps({"meta": record.metadata, "headers": record.headers}),
+                    content_type=record.content_type,
+                    delete_at=record.delete_at,
+                    manifest_kind=record.manifest_kind,
+                    manifest=record.manifest,
+                )
+            )
+            if done.rowcount == 0:
+                raise errors.NoSuchObject(f"no object {record.name!r}")
+
+        self.db.transact(work)
+
+    def delete_object(self, container_id: str, name: str) -> ObjectRecord:
+        def work(conn: Connection) -> ObjectRecord:
+            row = conn.execute(
+                select(t.objects)
+                .where(t.objects.c.container_id == container_id, t.objects.c.name == name)
+                .with_for_update()
+            ).first()
+            if row is None or (row.delete_at is not None and row.delete_at <= time.time()):
+                raise errors.NoSuchObject(f"no object {name!r}")
+            record = _object(row)
+            self._remove(conn, record)
+            return record
+
+        return self.db.transact(work)
+
+    def _remove(self, conn: Connection, record: ObjectRecord) -> None:
+        conn.execute(delete(t.objects).where(t.objects.c.id == record.id))
+        conn.execute(
+            update(t.containers)
+            .where(t.containers.c.id == record.container_id)
+            .values(
+                object_count=t.containers.c.object_count - 1,
+                bytes_used=t.containers.c.bytes_used - record.size,
+            )
+        )
+
+    def list_objects(
+        self,
+        container_id: str,
+        *,
+        prefix: str = "",
+        marker: str = "",
+        end_marker: str = "",
+        limit: int = 10000,
+        reverse: bool = False,
+        delimiter: str = "",
+    ) -> list[ListEntry]:
+        o = t.objects
+        now = time.time()
+        columns = (o.c.name, o.c.size, o.c.etag, o.c.content_type, o.c.last_modified)
+        entries: list[ListEntry] = []
+        with self.db.read() as conn:
+            while len(entries) < limit:
+                query = select(*columns).where(o.c.container_id == container_id, _live(now))
+                query = _name_range(query, o.c.name, prefix, marker, end_marker, reverse)
+                want = limit - len(entries)
+                query = query.order_by(o.c.name.desc() if reverse else o.c.name)
+                rows = list(conn.execute(query.limit(want if not delimiter else min(want, 1000))))
+                if not rows:
+                    break
+                for row in rows:
+                    name = row.name
+                    if delimiter:
+                        cut = name.find(delimiter, len(prefix))
+                        if cut >= 0:
+                            common = name[: cut + len(delimiter)]
+                            entries.append(ListEntry(name=common, is_prefix=True))
+                            # Seek past every name under this prefix.
+                            marker = common if reverse else common + HIGH
+                            break
+                    entries.append(
+                        ListEntry(
+                            name=name,
+                            size=row.size,
+                            etag=row.etag,
+                            content_type=row.content_type,
+                            last_modified=row.last_modified,
+                        )
+                    )
+                    marker = name
+                    if len(entries) >= limit:
+                        break
+                else:
+                    if len(rows) < (want if not delimiter else min(want, 1000)):
+                        break
+        return entries[:limit]
+
+    def expired(self, limit: int = 1000) -> list[ObjectRecord]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(t.objects)
+                .where(t.objects.c.delete_at.is_not(None), t.objects.c.delete_at <= time.time())
+                .limit(limit)
+            )
+            return [_object(r) for r in rows]
+
+    def reap(self, record: ObjectRecord) -> bool:
+        """Deletes an expired object unless it was replaced meanwhile."""
+
+        def work(conn: Connection) -> bool:
+            row = conn.execute(
+                select(t.objects.c.id).where(
+                    t.objects.c.id == record.id,
+                    t.objects.c.delete_at <= time.time(),
+                )
+            ).first()
+            if row is None:
+                return False
+            self._remove(conn, record)
+            return True
+
+        return self.db.transact(work)
+
+    def live_blobs(self) -> set[str]:
+        """Every blob id an object references (for the start-up collection)."""
+        with self.db.read() as conn:
+            return {
+                blob
+                for (segments,) in conn.execute(select(t.objects.c.segments))
+                for blob, _ in json.loads(segments)
+            }
+
+
+def _merge(current: dict[str, str], changes: dict[str, str | None]) -> dict[str, str]:
+    merged = dict(current)
+    for key, value in changes.items():
+        if value is None or value == "":
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _name_range(
+    query: Any, column: Any, prefix: str, marker: str, end_marker: str, reverse: bool
+) -> Any:
+    conditions = []
+    if prefix:
+        conditions += [column >= prefix, column < prefix + HIGH]
+    if reverse:
+        if marker:
+            conditions.append(column < marker)
+        if end_marker:
+            conditions.append(column > end_marker)
+    else:
+        if marker:
+            conditions.append(column > marker)
+        if end_marker:
+            conditions.append(column < end_marker)
+    return query.where(and_(*conditions)) if conditions else query

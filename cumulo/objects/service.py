@@ -1,0 +1,490 @@
+"""The object service: accounts, containers, objects and large objects, over the stores.
+
+It knows nothing of HTTP. Bodies come in as async iterators of bytes and go out the
+same way, in bounded chunks, so memory stays flat whatever the object size. An object
+becomes visible only after its bytes are durable (the blob store's commit) and its
+metadata row is committed; bytes it replaced are unlinked after that commit, and
+whatever a crash leaves behind is collected at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import ParamSpec, TypeVar
+
+from cumulo import errors
+from cumulo.blobs import BlobStore
+from cumulo.crypto import new_id
+from cumulo.metadata.objects import ObjectStore
+from cumulo.model import Account, Container, ListEntry, ObjectRecord, Segment
+
+log = logging.getLogger("cumulo.objects")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+CHUNK = 1024 * 1024
+MAX_NAME_BYTES = 1024
+MAX_CONTAINER_NAME_BYTES = 256
+MAX_MANIFEST_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Bytes `[offset, offset + length)` of one blob."""
+
+    blob: str
+    offset: int
+    length: int
+
+
+async def _in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def check_container_name(name: str) -> None:
+    if not name or "/" in name or len(name.encode()) > MAX_CONTAINER_NAME_BYTES:
+        raise errors.InvalidName(
+            f"container names are 1-{MAX_CONTAINER_NAME_BYTES} bytes without '/'"
+        )
+    _check_chars(name)
+
+
+def check_object_name(name: str) -> None:
+    if not name or len(name.encode()) > MAX_NAME_BYTES:
+        raise errors.InvalidName(f"object names are 1-{MAX_NAME_BYTES} bytes")
+    _check_chars(name)
+
+
+def _check_chars(name: str) -> None:
+    if "\x00" in name or any(0xD800 <= ord(c) <= 0xDFFF for c in name):
+        raise errors.InvalidName("names may not contain NUL or invalid UTF-8")
+
+
+class ObjectService:
+    def __init__(
+        self, store: ObjectStore, blobs: BlobStore, *, max_object_size: int, chunk_size: int = CHUNK
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.max_object_size = max_object_size
+        self.chunk_size = chunk_size
+
+    # --- maintenance --------------------------------------------------------
+
+    def collect_orphans(self) -> int:
+        """Removes bytes no object references: temp files and crash leftovers."""
+        live = self.store.live_blobs()
+        return self.blobs.collect(lambda batch: live.intersection(batch))
+
+    async def reap_expired(self) -> int:
+        """Deletes objects whose X-Delete-At has passed."""
+        reaped = 0
+        for record in await _in_thread(self.store.expired):
+            if await _in_thread(self.store.reap, record):
+                await self._unlink([s.blob for s in record.segments])
+                reaped += 1
+        return reaped
+
+    async def _unlink(self, blobs: list[str]) -> None:
+        if blobs:
+            await _in_thread(self.blobs.delete, blobs)
+
+    # --- accounts -----------------------------------------------------------
+
+    async def account(self, project_id: str) -> Account:
+        return await _in_thread(self.store.account, project_id)
+
+    async def set_account_metadata(self, project_id: str, changes: dict[str, str | None]) -> None:
+        await _in_thread(self.store.set_account_metadata, project_id, changes)
+
+    async def list_containers(
+        self,
+        project_id: str,
+        *,
+        prefix: str = "",
+        marker: str = "",
+        end_marker: str = "",
+        limit: int = 10000,
+        reverse: bool = False,
+        delimiter: str = "",
+    ) -> list[Container | ListEntry]:
+        found: list[Container | ListEntry] = []
+        while len(found) < limit:
+            page = await _in_thread(
+                self.store.list_containers,
+                project_id,
+                prefix=prefix,
+                marker=marker,
+                end_marker=end_marker,
+                limit=limit - len(found),
+                reverse=reverse,
+            )
+            if not page:
+                break
+            for container in page:
+                cut = container.name.find(delimiter, len(prefix)) if delimiter else -1
+                if cut < 0:
+                    found.append(container)
+                    marker = container.name
+                    continue
+                common = container.name[: cut + len(delimiter)]
+                found.append(ListEntry(name=common, is_prefix=True))
+                marker = common if reverse else common + "\U0010ffff"
+                break
+            else:
+                break
+        return found[:limit]
+
+    # --- containers ---------------------------------------------------------
+
+    async def create_container(
+        self, project_id: str, name: str, metadata: dict[str, str] | None = None
+    ) -> bool:
+        check_container_name(name)
+        return await _in_thread(self.store.create_container, project_id, name, metadata or {})
+
+    async def container(self, project_id: str, name: str) -> Container:
+        return await _in_thread(self.store.container, project_id, name)
+
+    async def set_container_metadata(
+        self, project_id: str, name: str, changes: dict[str, str | None]
+    ) -> None:
+        await _in_thread(self.store.set_container_metadata, project_id, name, changes)
+
+    async def delete_container(self, project_id: str, name: str) -> None:
+        await self._unlink(await _in_thread(self.store.delete_container, project_id, name))
+
+    async def list_objects(
+        self,
+        project_id: str,
+        container: str,
+        *,
+        prefix: str = "",
+        marker: str = "",
+        end_marker: str = "",
+        limit: int = 10000,
+        reverse: bool = False,
+        delimiter: str = "",
+    ) -> list[ListEntry]:
+        found = await self.container(project_id, container)
+        return await _in_thread(
+            self.store.list_objects,
+            found.id,
+            prefix=prefix,
+            marker=marker,
+            end_marker=end_marker,
+            limit=limit,
+            reverse=reverse,
+            delimiter=delimiter,
+        )
+
+    # --- objects ------------------------------------------------------------
+
+    async def head_object(self, project_id: str, container: str, name: str) -> ObjectRecord:
+        found = await self.container(project_id, container)
+        return await _in_thread(self.store.get_object, found.id, name)
+
+    async def put_object(
+        self,
+        project_id: str,
+        container: str,
+        name: str,
+        body: AsyncIterator[bytes],
+        *,
+        content_type: str,
+        metadata: dict[str, str],
+        headers: dict[str, str] | None = None,
+        expected_md5: str | None = None,
+        delete_at: float | None = None,
+    ) -> ObjectRecord:
+        check_object_name(name)
+        found = await self.container(project_id, container)
+        segment, etag = await self._write(body, expected_md5)
+        record = ObjectRecord(
+            id=new_id(),
+            container_id=found.id,
+            name=name,
+            size=segment.size,
+            etag=etag,
+            content_type=content_type,
+            last_modified=time.time(),
+            metadata=metadata,
+            headers=headers or {},
+            segments=(segment,),
+            delete_at=delete_at,
+        )
+        return await self._commit(record)
+
+    async def _commit(self, record: ObjectRecord) -> ObjectRecord:
+        try:
+            replaced = await _in_thread(self.store.put_object, record)
+        except BaseException:
+            await self._unlink([s.blob for s in record.segments])
+            raise
+        await self._unlink(replaced)
+        return record
+
+    async def _write(
+        self, body: AsyncIterator[bytes], expected_md5: str | None
+    ) -> tuple[Segment, str]:
+        writer = self.blobs.writer()
+        md5 = hashlib.md5(usedforsecurity=False)
+        try:
+            async for chunk in body:
+                if writer.size + len(chunk) > self.max_object_size:
+                    raise errors.EntityTooLarge(
+                        f"objects larger than {self.max_object_size} bytes must be segmented"
+                    )
+                md5.update(chunk)
+                writer.write(chunk)
+            etag = md5.hexdigest()
+            if expected_md5 is not None and expected_md5.lower() != etag:
+                raise errors.BadDigest("the body's MD5 does not match the ETag sent")
+            blob = await _in_thread(writer.commit)
+        except BaseException:
+            writer.abort()
+            raise
+        return Segment(blob, writer.size), etag
+
+    async def set_object_metadata(
+        self,
+        project_id: str,
+        container: str,
+        name: str,
+        *,
+        metadata: dict[str, str],
+        headers: dict[str, str],
+        content_type: str | None = None,
+        delete_at: float | None = None,
+        keep_delete_at: bool = False,
+    ) -> ObjectRecord:
+        record = await self.head_object(project_id, container, name)
+        updated = replace(
+            record,
+            metadata=metadata,
+            headers=headers,
+            content_type=content_type or record.content_type,
+            delete_at=record.delete_at if keep_delete_at else delete_at,
+        )
+        await _in_thread(self.store.update_object, updated)
+        return updated
+
+    async def delete_object(self, project_id: str, container: str, name: str) -> ObjectRecord:
+        found = await self.container(project_id, container)
+        record = await _in_thread(self.store.delete_object, found.id, name)
+        await self._unlink([s.blob for s in record.segments])
+        return record
+
+    async def copy_object(
+        self,
+        source: ObjectRecord,
+        source_project: str,
+        project_id: str,
+        container: str,
+        name: str,
+        *,
+        content_type: str,
+        metadata: dict[str, str],
+        headers: dict[str, str],
+        delete_at: float | None = None,
+    ) -> ObjectRecord:
+        """Copies the source's content (a large object's assembled bytes) to a new name."""
+        check_object_name(name)
+        target = await self.container(project_id, container)
+        if source.manifest_kind is None:
+            # Plain bytes: link the blobs, no copying.
+            segments = tuple(
+                [
+                    Segment(await _in_thread(self.blobs.link, s.blob), s.size)
+                    for s in source.segments
+                ]
+            )
+            etag, size = source.etag, source.size
+        else:
+            # The copy is plain bytes: its ETag is their MD5, not the manifest's.
+            pieces, _ = await self.resolve(source_project, source)
+            segment, etag = await self._write(self.stream(pieces, 0, None), None)
+            segments, size = (segment,), segment.size
+        record = ObjectRecord(
+            id=new_id(),
+            container_id=target.id,
+            name=name,
+            size=size,
+            etag=etag,
+            content_type=content_type,
+            last_modified=time.time(),
+            metadata=metadata,
+            headers=headers,
+            segments=segments,
+            delete_at=delete_at,
+        )
+        return await self._commit(record)
+
+    # --- large objects --------------------------------------------------------
+
+    async def put_manifest(
+        self,
+        project_id: str,
+        container: str,
+        name: str,
+        *,
+        kind: str,
+        manifest: str,
+        size: int,
+        etag: str,
+        content_type: str,
+        metadata: dict[str, str],
+        headers: dict[str, str] | None = None,
+        delete_at: float | None = None,
+    ) -> ObjectRecord:
+        """Stores a large-object manifest: `slo` (JSON segment list) or `dlo` (prefix)."""
+        check_object_name(name)
+        found = await self.container(project_id, container)
+        record = ObjectRecord(
+            id=new_id(),
+            container_id=found.id,
+            name=name,
+            size=size,
+            etag=etag,
+            content_type=content_type,
+            last_modified=time.time(),
+            metadata=metadata,
+            headers=headers or {},
+            segments=(),
+            delete_at=delete_at,
+            manifest_kind=kind,
+            manifest=manifest,
+        )
+        return await self._commit(record)
+
+    async def resolve(
+        self, project_id: str, record: ObjectRecord, depth: int = 0
+    ) -> tuple[list[Piece], str]:
+        """The pieces an object's content is made of, and its content ETag."""
+        if record.manifest_kind is None:
+            offset_pieces = [Piece(s.blob, 0, s.size) for s in record.segments]
+            return offset_pieces, record.etag
+        if depth >= MAX_MANIFEST_DEPTH:
+            raise errors.Conflict("large objects nest too deep")
+        if record.manifest_kind == "dlo":
+            return await self._resolve_dlo(project_id, record.manifest or "", depth)
+        return await self._resolve_slo(project_id, record, depth)
+
+    async def _resolve_dlo(
+        self, project_id: str, manifest: str, depth: int
+    ) -> tuple[list[Piece], str]:
+        container, _, prefix = manifest.partition("/")
+        pieces: list[Piece] = []
+        etags = hashlib.md5(usedforsecurity=False)
+        marker = ""
+        while True:
+            try:
+                page = await self.list_objects(
+                    project_id, container, prefix=prefix, marker=marker, limit=1000
+                )
+            except errors.NoSuchContainer:
+                break
+            if not page:
+                break
+            segments = await _in_thread(
+                self.store.get_objects,
+                (await self.container(project_id, container)).id,
+                [e.name for e in page],
+            )
+            for entry in page:
+                segment = segments.get(entry.name)
+                if segment is None:
+                    continue
+                more, etag = await self.resolve(project_id, segment, depth + 1)
+                pieces.extend(more)
+                etags.update(etag.encode())
+            marker = page[-1].name
+        return pieces, etags.hexdigest()
+
+    async def _resolve_slo(
+        self, project_id: str, record: ObjectRecord, depth: int
+    ) -> tuple[list[Piece], str]:
+        entries = json.loads(record.manifest or "[]")
+        by_container: dict[str, list[str]] = {}
+        for entry in entries:
+            container, _, name = entry["name"].lstrip("/").partition("/")
+            by_container.setdefault(container, []).append(name)
+        found: dict[tuple[str, str], ObjectRecord] = {}
+        for container, names in by_container.items():
+            try:
+                holder = await self.container(project_id, container)
+            except errors.NoSuchContainer:
+                raise errors.Conflict(f"a segment container {container!r} is gone") from None
+            for name, obj in (await _in_thread(self.store.get_objects, holder.id, names)).items():
+                found[(container, name)] = obj
+        pieces: list[Piece] = []
+        for entry in entries:
+            container, _, name = entry["name"].lstrip("/").partition("/")
+            segment = found.get((container, name))
+            if segment is None:
+                raise errors.Conflict(f"segment {entry['name']!r} is gone")
+            more, _ = await self.resolve(project_id, segment, depth + 1)
+            if entry.get("range"):
+                first, last = entry["range"]
+                more = list(_slice(more, first, last - first + 1))
+            pieces.extend(more)
+        return pieces, record.etag
+
+    # --- reading --------------------------------------------------------------
+
+    async def stream(
+        self, pieces: list[Piece], start: int, end: int | None
+    ) -> AsyncIterator[bytes]:
+        """Bytes `[start, end]` (inclusive; None = to the end) of the concatenated pieces."""
+        total = sum(p.length for p in pieces)
+        last = total - 1 if end is None else min(end, total - 1)
+        for piece in _slice(pieces, start, last - start + 1):
+            reader = self.blobs.read(piece.blob, piece.offset, piece.length, self.chunk_size)
+            if piece.length <= 64 * 1024:
+                # Small reads come from the page cache; a thread hop costs more.
+                for chunk in reader:
+                    yield chunk
+                continue
+            while chunk := await _in_thread(_next_chunk, reader):
+                yield chunk
+
+    async def read_all(self, project_id: str, record: ObjectRecord, limit: int) -> bytes:
+        """A small object's whole content (manifests, bulk lists); refuses beyond `limit`."""
+        if record.size > limit:
+            raise errors.EntityTooLarge(f"more than {limit} bytes")
+        pieces, _ = await self.resolve(project_id, record)
+        return b"".join([chunk async for chunk in self.stream(pieces, 0, None)])
+
+
+def _next_chunk(reader: Iterator[bytes]) -> bytes:
+    return next(reader, b"")
+
+
+def _slice(pieces: list[Piece], start: int, length: int) -> list[Piece]:
+    """The pieces covering `length` bytes from `start` of their concatenation."""
+    out: list[Piece] = []
+    position = 0
+    for piece in pieces:
+        if length <= 0:
+            break
+        if position + piece.length <= start:
+            position += piece.length
+            continue
+        skip = max(0, start - position)
+        take = min(piece.length - skip, length)
+        out.append(Piece(piece.blob, piece.offset + skip, take))
+        length -= take
+        start += take
+        position += piece.length
+    return out
+
+
+async def aiter_bytes(data: bytes) -> AsyncIterator[bytes]:
+    yield data

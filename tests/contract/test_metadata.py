@@ -1,0 +1,157 @@
+"""The metadata store's contract, run on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from cumulo import errors
+from cumulo.crypto import new_id
+from cumulo.metadata.db import Database
+from cumulo.metadata.identity import IdentityStore
+from cumulo.metadata.objects import ObjectStore
+from cumulo.metadata.schema import metadata
+from cumulo.model import ObjectRecord, Role, Segment
+
+
+def obj(container_id: str, name: str, size: int = 1, **kw: object) -> ObjectRecord:
+    values: dict[str, object] = {
+        "id": new_id(),
+        "container_id": container_id,
+        "name": name,
+        "size": size,
+        "etag": "e" * 32,
+        "content_type": "application/octet-stream",
+        "last_modified": time.time(),
+        "metadata": {"color": "blue"},
+        "segments": (Segment(new_id(), size),),
+    }
+    values.update(kw)
+    return ObjectRecord(**values)  # type: ignore[arg-type]
+
+
+def test_migrations_match_the_schema(database: Database) -> None:
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+    database.migrate()  # a second run is a no-op
+
+
+def test_identity_lifecycle(database: Database) -> None:
+    store = IdentityStore(database)
+    org = store.create_organization("system")
+    with pytest.raises(errors.Conflict):
+        store.create_organization("system")
+    env = store.create_environment(org, "ccontini", "system-ccontini")
+    user = store.create_user("alice", email=None, password_hash=None, secret_enc="x")
+    first = store.add_member(user, env, Role.MEMBER)
+    assert first.username.startswith("system-ccontini-")
+    with pytest.raises(errors.Conflict):
+        store.add_member(user, env, Role.MEMBER)
+    row = store.principal_row(username=first.username)
+    assert row.project_id == env.project_id and row.secret_enc == "x"
+    store.remove_member(user, env)
+    assert store.principal_row(username=first.username) is None
+    second = store.add_member(user, env, Role.READ_ONLY)
+    assert second.username != first.username and second.access_key != first.access_key
+    store.set_secret(user.id, "y")
+    assert store.user_secret(user.id)[0].secret_generation == 2
+
+
+def test_container_and_object_counters(database: Database) -> None:
+    store = ObjectStore(database)
+    project = new_id()
+    assert store.create_container(project, "photos", {"x-container-meta-a": "1"})
+    assert not store.create_container(project, "photos", {})
+    container = store.container(project, "photos")
+    store.put_object(obj(container.id, "a", 10))
+    replaced = store.put_object(obj(container.id, "a", 4))
+    assert len(replaced) == 1
+    store.put_object(obj(container.id, "b", 6))
+    container = store.container(project, "photos")
+    assert (container.object_count, container.bytes_used) == (2, 10)
+    with pytest.raises(errors.ContainerNotEmpty):
+        store.delete_container(project, "photos")
+    store.delete_object(container.id, "a")
+    store.delete_object(container.id, "b")
+    with pytest.raises(errors.NoSuchObject):
+        store.delete_object(container.id, "b")
+    store.delete_container(project, "photos")
+    with pytest.raises(errors.NoSuchContainer):
+        store.container(project, "photos")
+
+
+def test_listing_is_byte_ordered_with_delimiters(database: Database) -> None:
+    store = ObjectStore(database)
+    project = new_id()
+    store.create_container(project, "c", {})
+    cid = store.container(project, "c").id
+    names = ["a/1", "a/2", "b", "B", "é", "z/x/y", "a-", "a/b/c"]
+    for name in names:
+        store.put_object(obj(cid, name))
+    listed = [e.name for e in store.list_objects(cid)]
+    assert listed == sorted(names, key=lambda n: n.encode())
+    top = [(e.name, e.is_prefix) for e in store.list_objects(cid, delimiter="/")]
+    assert top == [
+        ("B", False),
+        ("a-", False),
+        ("a/", True),
+        ("b", False),
+        ("z/", True),
+        ("é", False),
+    ]
+    under = [e.name for e in store.list_objects(cid, prefix="a/", delimiter="/")]
+    assert under == ["a/1", "a/2", "a/b/"]
+    page = [e.name for e in store.list_objects(cid, marker="a/2", limit=2)]
+    assert page == ["a/b/c", "b"]
+    reverse = [e.name for e in store.list_objects(cid, reverse=True, limit=3)]
+    assert reverse == ["é", "z/x/y", "b"]
+    ranged = [e.name for e in store.list_objects(cid, marker="a", end_marker="b")]
+    assert ranged == ["a-", "a/1", "a/2", "a/b/c"]
+    rev_delim = [e.name for e in store.list_objects(cid, delimiter="/", reverse=True)]
+    assert rev_delim == ["é", "z/", "b", "a/", "a-", "B"]
+
+
+def test_expired_objects_are_invisible_and_reaped(database: Database) -> None:
+    store = ObjectStore(database)
+    project = new_id()
+    store.create_container(project, "c", {})
+    cid = store.container(project, "c").id
+    store.put_object(obj(cid, "gone", delete_at=time.time() - 1))
+    store.put_object(obj(cid, "kept", delete_at=time.time() + 3600))
+    with pytest.raises(errors.NoSuchObject):
+        store.get_object(cid, "gone")
+    assert [e.name for e in store.list_objects(cid)] == ["kept"]
+    expired = store.expired()
+    assert [r.name for r in expired] == ["gone"]
+    assert store.reap(expired[0])
+    assert store.container(project, "c").object_count == 1
+
+
+def test_concurrent_writers_to_one_name(database: Database) -> None:
+    store = ObjectStore(database)
+    project = new_id()
+    store.create_container(project, "c", {})
+    cid = store.container(project, "c").id
+
+    def put(i: int) -> list[str]:
+        return store.put_object(obj(cid, "same", i + 1))
+
+    with ThreadPoolExecutor(8) as pool:
+        replaced = list(pool.map(put, range(16)))
+    container = store.container(project, "c")
+    assert container.object_count == 1
+    assert sum(len(r) for r in replaced) == 15
+    assert container.bytes_used == store.get_object(cid, "same").size
+
+
+def test_revocations(database: Database) -> None:
+    store = IdentityStore(database)
+    store.revoke("a" * 32, time.time() + 60)
+    store.revoke("a" * 32, time.time() + 60)
+    store.revoke("b" * 32, time.time() - 1)
+    assert store.revoked() == {"a" * 32}

@@ -1,0 +1,299 @@
+"""Object semantics through python-swiftclient and raw HTTP: headers, ranges,
+conditionals, errors, metadata, copy and expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import time
+from collections.abc import Iterator
+from email.parser import BytesParser
+from email.policy import HTTP
+from urllib.parse import urlsplit
+
+import pytest
+import swiftclient
+from swiftclient import ClientException
+
+from tests.functional.swift_support import SwiftAccount, make_account
+from tests.harness import Server
+
+DATA = bytes(range(256)) * 40  # 10240 bytes
+
+
+@pytest.fixture(scope="module")
+def account(server: Server) -> SwiftAccount:
+    return make_account(server, "swobj", "prod", "swobj-user")
+
+
+@pytest.fixture(scope="module")
+def conn(account: SwiftAccount) -> swiftclient.Connection:
+    return account.connection()
+
+
+@pytest.fixture
+def container(conn: swiftclient.Connection, request: pytest.FixtureRequest) -> str:
+    name = request.node.name.replace("[", "-").replace("]", "")[:200]
+    conn.put_container(name)
+    return name
+
+
+def _status(excinfo: pytest.ExceptionInfo[ClientException]) -> int:
+    return int(excinfo.value.http_status or 0)
+
+
+def test_put_get_head_headers(conn: swiftclient.Connection, container: str) -> None:
+    response: dict[str, object] = {}
+    etag = conn.put_object(
+        container,
+        "dir/a b ü.txt",
+        DATA,
+        headers={
+            "X-Object-Meta-Color": "blue",
+            "Content-Disposition": 'attachment; filename="x.txt"',
+            "Content-Encoding": "identity",
+        },
+        response_dict=response,
+    )
+    assert response["status"] == 201
+    assert etag == hashlib.md5(DATA).hexdigest()
+    headers = conn.head_object(container, "dir/a b ü.txt")
+    assert headers["content-length"] == str(len(DATA))
+    assert headers["etag"] == etag
+    assert headers["content-type"] == "text/plain"  # guessed from the name
+    assert headers["x-object-meta-color"] == "blue"
+    assert headers["content-disposition"] == 'attachment; filename="x.txt"'
+    assert headers["content-encoding"] == "identity"
+    assert headers["accept-ranges"] == "bytes"
+    assert "x-timestamp" in headers and "last-modified" in headers
+    assert headers["x-trans-id"] == headers["x-openstack-request-id"]
+    assert "date" in headers
+    got_headers, body = conn.get_object(container, "dir/a b ü.txt")
+    assert body == DATA
+    assert got_headers["etag"] == etag
+
+
+def test_put_chunked_and_explicit_content_type(
+    conn: swiftclient.Connection, container: str
+) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b"a" * 1000
+        yield b"b" * 5000
+
+    conn.put_object(container, "chunked", chunks(), content_type="application/x-thing")
+    headers, body = conn.get_object(container, "chunked")
+    assert body == b"a" * 1000 + b"b" * 5000
+    assert headers["content-type"] == "application/x-thing"
+
+
+def test_put_etag_mismatch_is_422(conn: swiftclient.Connection, container: str) -> None:
+    with pytest.raises(ClientException) as excinfo:
+        conn.put_object(container, "bad", b"abc", etag="0" * 32)
+    assert _status(excinfo) == 422
+    with pytest.raises(ClientException) as excinfo:
+        conn.head_object(container, "bad")
+    assert _status(excinfo) == 404
+
+
+def test_put_if_none_match_star(conn: swiftclient.Connection, container: str) -> None:
+    conn.put_object(container, "once", b"1", headers={"If-None-Match": "*"})
+    with pytest.raises(ClientException) as excinfo:
+        conn.put_object(container, "once", b"2", headers={"If-None-Match": "*"})
+    assert _status(excinfo) == 412
+    assert conn.get_object(container, "once")[1] == b"1"
+
+
+def _raw(account: SwiftAccount, head: str) -> bytes:
+    """Sends raw request bytes (for what clients will not send) and reads the reply."""
+    url = urlsplit(account.storage_url)
+    with socket.create_connection((url.hostname or "", url.port or 80), timeout=10) as sock:
+        sock.sendall(head.encode())
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    return reply
+
+
+def test_put_without_length_is_411_and_too_large_is_413(
+    account: SwiftAccount, container: str
+) -> None:
+    path = urlsplit(account.storage_url).path + f"/{container}/x"
+    token = account.token()
+    reply = _raw(account, f"PUT {path} HTTP/1.1\r\nHost: h\r\nX-Auth-Token: {token}\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 411 ")
+    huge = 6 * 1024**3
+    reply = _raw(
+        account,
+        f"PUT {path} HTTP/1.1\r\nHost: h\r\nX-Auth-Token: {token}\r\n"
+        f"Content-Length: {huge}\r\n\r\n",
+    )
+    assert reply.startswith(b"HTTP/1.1 413 ")
+
+
+def test_ranges(account: SwiftAccount, conn: swiftclient.Connection, container: str) -> None:
+    conn.put_object(container, "r", DATA, content_type="application/octet-stream")
+    headers, body = conn.get_object(container, "r", headers={"Range": "bytes=10-19"})
+    assert body == DATA[10:20]
+    assert headers["content-range"] == f"bytes 10-19/{len(DATA)}"
+    assert conn.get_object(container, "r", headers={"Range": "bytes=-5"})[1] == DATA[-5:]
+    assert conn.get_object(container, "r", headers={"Range": "bytes=10000-"})[1] == DATA[10000:]
+    response = account.request("GET", f"/{container}/r", headers={"Range": "bytes=0-1,100-102,-3"})
+    assert response.status_code == 206
+    content_type = response.headers["Content-Type"]
+    assert content_type.startswith("multipart/byteranges")
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + response.content
+    )
+    parts = [(p["Content-Range"], p.get_payload(decode=True)) for p in message.iter_parts()]
+    n = len(DATA)
+    assert parts == [
+        (f"bytes 0-1/{n}", DATA[0:2]),
+        (f"bytes 100-102/{n}", DATA[100:103]),
+        (f"bytes {n - 3}-{n - 1}/{n}", DATA[-3:]),
+    ]
+    assert int(response.headers["Content-Length"]) == len(response.content)
+    bad = account.request("GET", f"/{container}/r", headers={"Range": f"bytes={n}-"})
+    assert bad.status_code == 416
+    assert bad.headers["Content-Range"] == f"bytes */{n}"
+    # A malformed Range is ignored: the whole object.
+    assert conn.get_object(container, "r", headers={"Range": "bytes=x-y"})[1] == DATA
+
+
+def test_conditionals(conn: swiftclient.Connection, container: str) -> None:
+    etag = conn.put_object(container, "c", DATA)
+    modified = conn.head_object(container, "c")["last-modified"]
+    assert conn.get_object(container, "c", headers={"If-Match": etag})[1] == DATA
+    assert conn.get_object(container, "c", headers={"If-Match": f'"{etag}"'})[1] == DATA
+    cases = [
+        ({"If-Match": '"nope"'}, 412),
+        ({"If-None-Match": etag}, 304),
+        ({"If-Modified-Since": modified}, 304),
+        ({"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}, 412),
+    ]
+    for headers, status in cases:
+        response: dict[str, object] = {}
+        try:
+            conn.get_object(container, "c", headers=headers, response_dict=response)
+        except ClientException as exc:
+            assert exc.http_status == status, headers
+        else:
+            assert response["status"] == status, headers
+    body = conn.get_object(
+        container, "c", headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    )[1]
+    assert body == DATA
+
+
+def test_post_replaces_user_metadata(
+    account: SwiftAccount, conn: swiftclient.Connection, container: str
+) -> None:
+    conn.put_object(container, "p", b"x", headers={"X-Object-Meta-A": "1", "X-Object-Meta-B": "2"})
+    response = account.request(
+        "POST", f"/{container}/p", headers={"X-Object-Meta-C": "3", "Content-Type": "text/x-new"}
+    )
+    assert response.status_code == 202
+    assert response.text == (
+        "<html><h1>Accepted</h1><p>The request is accepted for processing.</p></html>"
+    )
+    headers = conn.head_object(container, "p")
+    assert headers["x-object-meta-c"] == "3"
+    assert "x-object-meta-a" not in headers and "x-object-meta-b" not in headers
+    assert headers["content-type"] == "text/x-new"
+    with pytest.raises(ClientException) as excinfo:
+        conn.post_object(container, "missing", {"X-Object-Meta-A": "1"})
+    assert _status(excinfo) == 404
+
+
+def test_delete_object(account: SwiftAccount, conn: swiftclient.Connection, container: str) -> None:
+    conn.put_object(container, "d", b"x")
+    assert account.request("DELETE", f"/{container}/d").status_code == 204
+    missing = account.request("DELETE", f"/{container}/d")
+    assert missing.status_code == 404
+    assert missing.text == "<html><h1>Not Found</h1><p>The resource could not be found.</p></html>"
+
+
+def test_copy_semantics(
+    account: SwiftAccount, conn: swiftclient.Connection, container: str
+) -> None:
+    conn.put_object(
+        container,
+        "src",
+        DATA,
+        content_type="text/x-src",
+        headers={"X-Object-Meta-A": "1", "X-Object-Meta-B": "2", "Content-Disposition": "inline"},
+    )
+    response: dict[str, object] = {}
+    conn.put_object(
+        container,
+        "merged",
+        None,
+        headers={"X-Copy-From": f"/{container}/src", "X-Object-Meta-B": "3"},
+        response_dict=response,
+    )
+    assert response["status"] == 201
+    assert response["headers"]["x-copied-from"] == f"{container}/src"  # type: ignore[index]
+    headers, body = conn.get_object(container, "merged")
+    assert body == DATA
+    assert headers["etag"] == hashlib.md5(DATA).hexdigest()
+    assert (headers["x-object-meta-a"], headers["x-object-meta-b"]) == ("1", "3")
+    assert headers["content-type"] == "text/x-src"
+    assert headers["content-disposition"] == "inline"
+    copied = account.request(
+        "COPY",
+        f"/{container}/src",
+        headers={
+            "Destination": f"{container}/fresh",
+            "X-Fresh-Metadata": "true",
+            "X-Object-Meta-C": "4",
+        },
+    )
+    assert copied.status_code == 201
+    headers = conn.head_object(container, "fresh")
+    assert headers["x-object-meta-c"] == "4"
+    assert "x-object-meta-a" not in headers
+    missing = account.request(
+        "COPY", f"/{container}/nope", headers={"Destination": f"{container}/x"}
+    )
+    assert missing.status_code == 404
+    bad = account.request("COPY", f"/{container}/src", headers={"Destination": "no-slash"})
+    assert bad.status_code == 412
+
+
+def test_delete_after_expires_the_object(conn: swiftclient.Connection, container: str) -> None:
+    conn.put_object(container, "soon", b"x", headers={"X-Delete-After": "1"})
+    conn.put_object(container, "later", b"y", headers={"X-Delete-At": str(int(time.time()) + 3600)})
+    headers = conn.head_object(container, "soon")
+    assert int(headers["x-delete-at"]) <= time.time() + 2
+    time.sleep(2.1)
+    with pytest.raises(ClientException) as excinfo:
+        conn.get_object(container, "soon")
+    assert _status(excinfo) == 404
+    names = [o["name"] for o in conn.get_container(container)[1]]
+    assert names == ["later"]
+    with pytest.raises(ClientException) as excinfo:
+        conn.put_object(container, "past", b"z", headers={"X-Delete-At": "1000"})
+    assert _status(excinfo) == 400
+
+
+def test_name_limits(account: SwiftAccount, conn: swiftclient.Connection, container: str) -> None:
+    too_long = account.request("PUT", "/" + "c" * 257)
+    assert too_long.status_code == 400
+    assert too_long.text == "Container name length of 257 longer than 256"
+    object_too_long = account.request("PUT", f"/{container}/" + "o" * 1025, data=b"")
+    assert object_too_long.status_code == 400
+    conn.put_object(container, "o" * 1024, b"")
+    missing_container = account.request("PUT", "/no-such-container/o", data=b"x")
+    assert missing_container.status_code == 404
+
+
+def test_empty_object_ranges(
+    account: SwiftAccount, conn: swiftclient.Connection, container: str
+) -> None:
+    conn.put_object(container, "empty", b"")
+    assert conn.get_object(container, "empty")[1] == b""
+    ranged = account.request("GET", f"/{container}/empty", headers={"Range": "bytes=0-"})
+    assert ranged.status_code == 416
+    assert ranged.headers["Content-Range"] == "bytes */0"

@@ -1,0 +1,172 @@
+"""Starts `cumulo serve` the way the README does, and drives the admin CLI beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+CUMULO = str(BIN / "cumulo")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(
+    port: int, timeout: float = 30.0, proc: subprocess.Popen[Any] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"port {port} did not open within {timeout}s")
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    identity_port: int = field(default_factory=free_port)
+    object_port: int = field(default_factory=free_port)
+    portal_port: int = field(default_factory=free_port)
+    workers: int = 1
+    extra_args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+    scheme: str = "http"
+
+    @property
+    def auth_url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.identity_port}"
+
+    @property
+    def object_url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.object_port}"
+
+    def environ(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "ST_", "AWS_"))}
+        env.update(self.env)
+        env["CUMULO_DATA_DIR"] = str(self.data_dir)
+        env["CUMULO_ADMIN_PASSWORD"] = "admin-password-for-tests"
+        env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
+        return env
+
+    def start(self) -> Server:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - lives with the process
+        self.proc = subprocess.Popen(
+            [
+                CUMULO,
+                "serve",
+                "--identity-port",
+                str(self.identity_port),
+                "--object-port",
+                str(self.object_port),
+                "--portal-port",
+                str(self.portal_port),
+                "--workers",
+                str(self.workers),
+                *self.extra_args,
+            ],
+            env=self.environ(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.identity_port, proc=self.proc)
+        wait_for_port(self.object_port, proc=self.proc)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def log(self) -> str:
+        path = self.data_dir / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [CUMULO, *args], env=self.environ(), capture_output=True, text=True, timeout=120
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"cumulo {' '.join(args)} failed: {result.stderr}")
+        return result
+
+    def member(self, org: str, env: str, login: str, role: str = "member") -> dict[str, Any]:
+        """Creates what is missing of org/env/user, adds the membership, returns creds JSON."""
+        self.cli("org", "create", org, check=False)
+        self.cli("env", "create", org, env, check=False)
+        self.cli("user", "create", login, check=False)
+        self.cli("member", "add", org, env, login, "--role", role)
+        return self.creds(login, org, env)
+
+    def creds(self, login: str, org: str, env: str) -> dict[str, Any]:
+        out = self.cli("creds", "show", login, org, env, "--format", "json").stdout
+        return dict(json.loads(out))
+
+
+def v3_env(server: Server, creds: dict[str, Any]) -> dict[str, str]:
+    """The seed's Keystone v3 export block, verbatim but for the host."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "ST_"))}
+    env.update(
+        OS_PASSWORD=creds["openstack"]["password"],
+        OS_USERNAME=creds["openstack"]["username"],
+        OS_PROJECT_NAME=creds["openstack"]["project_name"],
+        OS_AUTH_URL=server.auth_url,
+        OS_IDENTITY_API_VERSION="3",
+    )
+    env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
+    return env
+
+
+def v2_env(server: Server, creds: dict[str, Any]) -> dict[str, str]:
+    """The seed's Keystone v2.0 export block, verbatim but for the host."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "ST_"))}
+    env.update(
+        OS_USERNAME=creds["openstack"]["username"],
+        OS_PROJECT_NAME=creds["openstack"]["project_name"],
+        OS_PASSWORD=creds["openstack"]["password"],
+        OS_AUTH_URL=server.auth_url + "/v2.0",
+    )
+    env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
+    return env
+
+
+def run(
+    args: list[str],
+    env: dict[str, str],
+    *,
+    cwd: Path | None = None,
+    check: bool = True,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    if args[0] in ("swift", "openstack", "rclone"):
+        args = [str(BIN / args[0]), *args[1:]]
+    result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}\nstdout: {result.stdout}\n"
+            f"stderr: {result.stderr}"
+        )
+    return result
