@@ -17,6 +17,8 @@ from cumulo.identity.tokens import KeyRepository, TokenCodec
 from cumulo.metadata.db import Database
 from cumulo.metadata.identity import IdentityStore
 from cumulo.metadata.objects import ObjectStore
+from cumulo.metadata.uploads import UploadStore
+from cumulo.objects.multipart import MultipartService
 from cumulo.objects.service import ObjectService
 
 log = logging.getLogger("cumulo")
@@ -31,6 +33,10 @@ class Cumulo:
     keys: KeyRepository
     identity: IdentityService
     objects: ObjectService
+    multipart: MultipartService
+
+    def collect_orphans(self) -> int:
+        return self.objects.collect_orphans(self.multipart.live_blobs())
 
 
 def build(settings: Settings, *, migrate: bool = True) -> Cumulo:
@@ -49,20 +55,25 @@ def build(settings: Settings, *, migrate: bool = True) -> Cumulo:
         login_attempts=settings.login_attempts,
         lockout_seconds=settings.lockout_seconds,
     )
+    object_store = ObjectStore(db)
     objects = ObjectService(
-        ObjectStore(db),
+        object_store,
         LocalBlobStore(data / "blobs", fsync=settings.fsync),
         max_object_size=settings.max_object_size,
     )
-    return Cumulo(settings, db, keys, identity, objects)
+    multipart = MultipartService(objects, UploadStore(db, object_store))
+    return Cumulo(settings, db, keys, identity, objects, multipart)
 
 
 def asgi_apps(cumulo: Cumulo) -> dict[str, Any]:
     """The ASGI app of each endpoint, keyed by endpoint name."""
     from cumulo.keystone.app import KeystoneApp
+    from cumulo.s3.app import S3App
     from cumulo.swift.app import SwiftApp
 
+    s3 = S3App(cumulo.identity, cumulo.objects, cumulo.multipart, cumulo.settings)
     return {
         "identity": KeystoneApp(cumulo.identity, cumulo.settings),
-        "object": SwiftApp(cumulo.identity, cumulo.objects, cumulo.settings),
+        # One port, one data set: /info and /v1/... are Swift, everything else S3.
+        "object": SwiftApp(cumulo.identity, cumulo.objects, cumulo.settings, fallback=s3),
     }

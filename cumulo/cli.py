@@ -69,6 +69,20 @@ def openrc(document: dict[str, Any], *, v2: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def aws_profile(document: dict[str, Any], profile: str = "default") -> str:
+    """One profile for ~/.aws/credentials that works alone with today's AWS CLI and boto3:
+    endpoint and region at profile level (botocore merges the credentials file into the
+    profile; it ignores the seed's nested `s3 =` block and refuses dotted regions)."""
+    s3 = document["s3"]
+    return (
+        f"[{profile}]\n"
+        f"aws_access_key_id = {s3['access_key_id']}\n"
+        f"aws_secret_access_key = {s3['secret_access_key']}\n"
+        f"region = {s3['region']}\n"
+        f"endpoint_url = {s3['endpoint_url']}\n"
+    )
+
+
 def _table(document: dict[str, Any]) -> str:
     rows = [("Organization", document["organization"]), ("Environment", document["environment"])]
     labels = {
@@ -174,6 +188,8 @@ def cmd_creds_show(args: argparse.Namespace, settings: config.Settings) -> int:
         sys.stdout.write(openrc(document))
     elif args.format == "openrc-v2":
         sys.stdout.write(openrc(document, v2=True))
+    elif args.format == "aws":
+        sys.stdout.write(aws_profile(document, args.profile))
     else:
         sys.stdout.write(_table(document))
     return 0
@@ -291,7 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(creds, "show", cmd_creds_show, "show a member's service credentials")
     for name in ("login", "org", "env"):
         p.add_argument(name)
-    p.add_argument("--format", choices=["table", "json", "openrc", "openrc-v2"], default="table")
+    p.add_argument(
+        "--format", choices=["table", "json", "openrc", "openrc-v2", "aws"], default="table"
+    )
+    p.add_argument("--profile", default="default", help="profile name for --format aws")
     command(
         creds,
         "regenerate",

@@ -37,6 +37,11 @@ class Settings:
         "", "Public URL of the object endpoint (catalog, snippets); default from host and port."
     )
     portal_url: str = _setting("", "Public URL of the portal; default from host and port.")
+    s3_domain: str = _setting(
+        "",
+        "Domain for virtual-host-style S3 addressing (<bucket>.<domain>); "
+        "default: the object URL's host name, when it is a name.",
+    )
     workers: int = _setting(0, "Worker processes; 0 means one per CPU core.")
     tls_cert: str = _setting("", "PEM certificate (chain) to serve HTTPS on every endpoint.")
     tls_key: str = _setting("", "PEM private key for --tls-cert.")

@@ -36,6 +36,14 @@ class EntityTooSmall(InvalidInput):
     """A part is smaller than the minimum allowed."""
 
 
+class InvalidPart(InvalidInput):
+    """A listed part was not uploaded, or its ETag does not match."""
+
+
+class InvalidPartOrder(InvalidInput):
+    """The parts are not listed in ascending order."""
+
+
 class BadDigest(InvalidInput):
     """The body does not match the digest the client sent."""
 

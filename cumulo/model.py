@@ -121,6 +121,10 @@ class ObjectRecord:
     # Stored response headers beyond user metadata (content-disposition,
     # content-encoding, cache-control, expires), lowercase names.
     headers: dict[str, str] = field(default_factory=dict)
+    # Verified integrity checksums by S3 algorithm name ("CRC32", "SHA256"...),
+    # base64 as S3 shows them; for multipart objects the composite "...-N" form,
+    # with each part's under "parts".
+    checksums: dict[str, str] = field(default_factory=dict)
     delete_at: float | None = None
     # "slo" for a static large object manifest, "dlo" for a dynamic one (its
     # prefix in `manifest`), None for plain bytes.
@@ -136,6 +140,31 @@ class Account:
     object_count: int
     bytes_used: int
     created_at: float
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart upload in progress."""
+
+    id: str
+    container_id: str
+    name: str
+    created_at: float
+    content_type: str
+    metadata: dict[str, str]
+    headers: dict[str, str]
+    checksum_algorithm: str | None
+    principal: str
+
+
+@dataclass(frozen=True)
+class Part:
+    number: int
+    blob: str
+    size: int
+    etag: str
+    checksum: str | None
+    last_modified: float
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def prepare(settings: Settings) -> None:
             "cumulo: it is shown only this once.",
             flush=True,
         )
-    removed = cumulo.objects.collect_orphans()
+    removed = cumulo.collect_orphans()
     if removed:
         log.info("collected %d orphaned blob files", removed)
     cumulo.db.dispose()

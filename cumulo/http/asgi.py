@@ -67,13 +67,13 @@ class Request:
 
     @property
     def headers(self) -> dict[str, str]:
-        """Lower-case header names; repeated headers joined with ', '."""
+        """Lower-case header names; repeated headers joined with "," (as SigV4 signs them)."""
         if self._headers is None:
             found: dict[str, str] = {}
             for name, value in self.scope["headers"]:
                 key = name.decode("latin-1").lower()
                 text = value.decode("latin-1")
-                found[key] = f"{found[key]}, {text}" if key in found else text
+                found[key] = f"{found[key]},{text}" if key in found else text
             self._headers = found
         return self._headers
 
@@ -185,3 +185,13 @@ def parse_http_date(value: str) -> float | None:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):
         return None
+
+
+def header_text(value: str) -> str:
+    """A header value as text: its latin-1 wire bytes decoded as UTF-8."""
+    return value.encode("latin-1").decode("utf-8", "surrogateescape")
+
+
+def header_wire(value: str) -> str:
+    """Text back to the latin-1 form ASGI headers carry."""
+    return value.encode("utf-8", "surrogateescape").decode("latin-1")

@@ -49,6 +49,7 @@ def _object(row: Row[Any]) -> ObjectRecord:
         last_modified=row.last_modified,
         metadata=meta.get("meta", {}),
         headers=meta.get("headers", {}),
+        checksums=meta.get("checksums", {}),
         segments=tuple(Segment(b, s) for b, s in json.loads(row.segments)),
         delete_at=row.delete_at,
         manifest_kind=row.manifest_kind,
@@ -65,12 +66,19 @@ def _object_values(record: ObjectRecord) -> dict[str, Any]:
         "etag": record.etag,
         "content_type": record.content_type,
         "last_modified": record.last_modified,
-        "metadata": json.dumps({"meta": record.metadata, "headers": record.headers}),
+        "metadata": _metadata_document(record),
         "segments": json.dumps([[s.blob, s.size] for s in record.segments]),
         "delete_at": record.delete_at,
         "manifest_kind": record.manifest_kind,
         "manifest": record.manifest,
     }
+
+
+def _metadata_document(record: ObjectRecord) -> str:
+    document: dict[str, Any] = {"meta": record.metadata, "headers": record.headers}
+    if record.checksums:
+        document["checksums"] = record.checksums
+    return json.dumps(document)
 
 
 def _live(now: float) -> Any:
@@ -270,44 +278,42 @@ class ObjectStore:
 
     def put_object(self, record: ObjectRecord) -> list[str]:
         """Makes `record` the object at its name; returns the blobs it replaced."""
+        return self.db.transact(lambda conn: self.put_in(conn, record))
 
-        def work(conn: Connection) -> list[str]:
-            # Writers to one container queue on its row (they all update its counters
-            # anyway), so two PUTs of one new name cannot both insert it.
-            holder = conn.execute(
-                select(t.containers.c.id)
-                .where(t.containers.c.id == record.container_id)
-                .with_for_update()
-            ).first()
-            if holder is None:
-                raise errors.NoSuchContainer("the container was deleted")
-            old = conn.execute(
-                select(
-                    t.objects.c.id, t.objects.c.size, t.objects.c.segments, t.objects.c.delete_at
-                )
-                .where(
-                    t.objects.c.container_id == record.container_id,
-                    t.objects.c.name == record.name,
-                )
-                .with_for_update()
-            ).first()
-            count, size, replaced = 1, record.size, []
-            if old is not None:
-                replaced = [b for b, _ in json.loads(old.segments)]
-                conn.execute(delete(t.objects).where(t.objects.c.id == old.id))
-                count, size = 0, record.size - old.size
-            conn.execute(insert(t.objects).values(**_object_values(record)))
-            conn.execute(
-                update(t.containers)
-                .where(t.containers.c.id == record.container_id)
-                .values(
-                    object_count=t.containers.c.object_count + count,
-                    bytes_used=t.containers.c.bytes_used + size,
-                )
+    def put_in(self, conn: Connection, record: ObjectRecord) -> list[str]:
+        """`put_object` inside the caller's transaction."""
+        # Writers to one container queue on its row (they all update its counters
+        # anyway), so two PUTs of one new name cannot both insert it.
+        holder = conn.execute(
+            select(t.containers.c.id)
+            .where(t.containers.c.id == record.container_id)
+            .with_for_update()
+        ).first()
+        if holder is None:
+            raise errors.NoSuchContainer("the container was deleted")
+        old = conn.execute(
+            select(t.objects.c.id, t.objects.c.size, t.objects.c.segments)
+            .where(
+                t.objects.c.container_id == record.container_id,
+                t.objects.c.name == record.name,
             )
-            return replaced
-
-        return self.db.transact(work)
+            .with_for_update()
+        ).first()
+        count, size, replaced = 1, record.size, []
+        if old is not None:
+            replaced = [b for b, _ in json.loads(old.segments)]
+            conn.execute(delete(t.objects).where(t.objects.c.id == old.id))
+            count, size = 0, record.size - old.size
+        conn.execute(insert(t.objects).values(**_object_values(record)))
+        conn.execute(
+            update(t.containers)
+            .where(t.containers.c.id == record.container_id)
+            .values(
+                object_count=t.containers.c.object_count + count,
+                bytes_used=t.containers.c.bytes_used + size,
+            )
+        )
+        return replaced
 
     def update_object(self, record: ObjectRecord) -> None:
         """Rewrites an object's metadata in place (POST), keeping its bytes."""
@@ -317,7 +323,7 @@ class ObjectStore:
                 update(t.objects)
                 .where(t.objects.c.id == record.id)
                 .values(
-                    metadata=json.dumps({"meta": record.metadata, "headers": record.headers}),
+                    metadata=_metadata_document(record),
                     content_type=record.content_type,
                     delete_at=record.delete_at,
                     manifest_kind=record.manifest_kind,
@@ -370,6 +376,7 @@ class ObjectStore:
         now = time.time()
         columns = (o.c.name, o.c.size, o.c.etag, o.c.content_type, o.c.last_modified)
         entries: list[ListEntry] = []
+        start = marker
         with self.db.read() as conn:
             while len(entries) < limit:
                 query = select(*columns).where(o.c.container_id == container_id, _live(now))
@@ -385,7 +392,10 @@ class ObjectStore:
                         cut = name.find(delimiter, len(prefix))
                         if cut >= 0:
                             common = name[: cut + len(delimiter)]
-                            entries.append(ListEntry(name=common, is_prefix=True))
+                            # A prefix sorts at its own name: one at or before the
+                            # marker was listed on an earlier page.
+                            if not start or (common < start if reverse else common > start):
+                                entries.append(ListEntry(name=common, is_prefix=True))
                             # Seek past every name under this prefix.
                             marker = common if reverse else common + HIGH
                             break

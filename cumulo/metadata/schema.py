@@ -163,3 +163,36 @@ objects = Table(
     UniqueConstraint("container_id", "name", name="uq_objects_container_name"),
     Index("ix_objects_delete_at", "delete_at"),
 )
+
+# S3 multipart uploads in progress; their parts' blobs become the object's
+# segments on completion.
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "container_id",
+        ID,
+        ForeignKey("containers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", name_type(1024), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("content_type", String(256), nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("checksum_algorithm", String(16)),
+    Column("principal", String(160), nullable=False),
+    Index("ix_uploads_container_name", "container_id", "name", "id"),
+)
+
+parts = Table(
+    "parts",
+    metadata,
+    Column("upload_id", ID, ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("blob", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("checksum", String(128)),
+    Column("last_modified", Float, nullable=False),
+)

@@ -35,6 +35,11 @@ MAX_CONTAINER_NAME_BYTES = 256
 MAX_MANIFEST_DEPTH = 10
 
 
+# Called once a body has ended, before it becomes visible: raises to refuse it, or
+# returns the checksums (S3 algorithm → base64) to keep with it.
+Finish = Callable[[], dict[str, str]]
+
+
 @dataclass(frozen=True)
 class Piece:
     """Bytes `[offset, offset + length)` of one blob."""
@@ -44,7 +49,7 @@ class Piece:
     length: int
 
 
-async def _in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+async def in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
@@ -78,31 +83,32 @@ class ObjectService:
 
     # --- maintenance --------------------------------------------------------
 
-    def collect_orphans(self) -> int:
-        """Removes bytes no object references: temp files and crash leftovers."""
-        live = self.store.live_blobs()
+    def collect_orphans(self, also_live: set[str] | None = None) -> int:
+        """Removes bytes no object (nor `also_live`) references: temp files and crash
+        leftovers. Run only while nothing writes (at start-up)."""
+        live = self.store.live_blobs() | (also_live or set())
         return self.blobs.collect(lambda batch: live.intersection(batch))
 
     async def reap_expired(self) -> int:
         """Deletes objects whose X-Delete-At has passed."""
         reaped = 0
-        for record in await _in_thread(self.store.expired):
-            if await _in_thread(self.store.reap, record):
-                await self._unlink([s.blob for s in record.segments])
+        for record in await in_thread(self.store.expired):
+            if await in_thread(self.store.reap, record):
+                await self.unlink_blobs([s.blob for s in record.segments])
                 reaped += 1
         return reaped
 
-    async def _unlink(self, blobs: list[str]) -> None:
+    async def unlink_blobs(self, blobs: list[str]) -> None:
         if blobs:
-            await _in_thread(self.blobs.delete, blobs)
+            await in_thread(self.blobs.delete, blobs)
 
     # --- accounts -----------------------------------------------------------
 
     async def account(self, project_id: str) -> Account:
-        return await _in_thread(self.store.account, project_id)
+        return await in_thread(self.store.account, project_id)
 
     async def set_account_metadata(self, project_id: str, changes: dict[str, str | None]) -> None:
-        await _in_thread(self.store.set_account_metadata, project_id, changes)
+        await in_thread(self.store.set_account_metadata, project_id, changes)
 
     async def list_containers(
         self,
@@ -117,7 +123,7 @@ class ObjectService:
     ) -> list[Container | ListEntry]:
         found: list[Container | ListEntry] = []
         while len(found) < limit:
-            page = await _in_thread(
+            page = await in_thread(
                 self.store.list_containers,
                 project_id,
                 prefix=prefix,
@@ -148,18 +154,18 @@ class ObjectService:
         self, project_id: str, name: str, metadata: dict[str, str] | None = None
     ) -> bool:
         check_container_name(name)
-        return await _in_thread(self.store.create_container, project_id, name, metadata or {})
+        return await in_thread(self.store.create_container, project_id, name, metadata or {})
 
     async def container(self, project_id: str, name: str) -> Container:
-        return await _in_thread(self.store.container, project_id, name)
+        return await in_thread(self.store.container, project_id, name)
 
     async def set_container_metadata(
         self, project_id: str, name: str, changes: dict[str, str | None]
     ) -> None:
-        await _in_thread(self.store.set_container_metadata, project_id, name, changes)
+        await in_thread(self.store.set_container_metadata, project_id, name, changes)
 
     async def delete_container(self, project_id: str, name: str) -> None:
-        await self._unlink(await _in_thread(self.store.delete_container, project_id, name))
+        await self.unlink_blobs(await in_thread(self.store.delete_container, project_id, name))
 
     async def list_objects(
         self,
@@ -174,7 +180,7 @@ class ObjectService:
         delimiter: str = "",
     ) -> list[ListEntry]:
         found = await self.container(project_id, container)
-        return await _in_thread(
+        return await in_thread(
             self.store.list_objects,
             found.id,
             prefix=prefix,
@@ -189,7 +195,7 @@ class ObjectService:
 
     async def head_object(self, project_id: str, container: str, name: str) -> ObjectRecord:
         found = await self.container(project_id, container)
-        return await _in_thread(self.store.get_object, found.id, name)
+        return await in_thread(self.store.get_object, found.id, name)
 
     async def put_object(
         self,
@@ -203,10 +209,13 @@ class ObjectService:
         headers: dict[str, str] | None = None,
         expected_md5: str | None = None,
         delete_at: float | None = None,
+        finish: Finish | None = None,
     ) -> ObjectRecord:
+        """Stores an object. `finish`, if given, runs once the body has ended and before
+        anything is visible: it may refuse the body (raise) or return checksums to keep."""
         check_object_name(name)
         found = await self.container(project_id, container)
-        segment, etag = await self._write(body, expected_md5)
+        segment, etag, checksums = await self.write_body(body, expected_md5, finish)
         record = ObjectRecord(
             id=new_id(),
             container_id=found.id,
@@ -218,22 +227,23 @@ class ObjectService:
             metadata=metadata,
             headers=headers or {},
             segments=(segment,),
+            checksums=checksums,
             delete_at=delete_at,
         )
         return await self._commit(record)
 
     async def _commit(self, record: ObjectRecord) -> ObjectRecord:
         try:
-            replaced = await _in_thread(self.store.put_object, record)
+            replaced = await in_thread(self.store.put_object, record)
         except BaseException:
-            await self._unlink([s.blob for s in record.segments])
+            await self.unlink_blobs([s.blob for s in record.segments])
             raise
-        await self._unlink(replaced)
+        await self.unlink_blobs(replaced)
         return record
 
-    async def _write(
-        self, body: AsyncIterator[bytes], expected_md5: str | None
-    ) -> tuple[Segment, str]:
+    async def write_body(
+        self, body: AsyncIterator[bytes], expected_md5: str | None, finish: Finish | None = None
+    ) -> tuple[Segment, str, dict[str, str]]:
         writer = self.blobs.writer()
         md5 = hashlib.md5(usedforsecurity=False)
         try:
@@ -247,11 +257,12 @@ class ObjectService:
             etag = md5.hexdigest()
             if expected_md5 is not None and expected_md5.lower() != etag:
                 raise errors.BadDigest("the body's MD5 does not match the ETag sent")
-            blob = await _in_thread(writer.commit)
+            checksums = finish() if finish is not None else {}
+            blob = await in_thread(writer.commit)
         except BaseException:
             writer.abort()
             raise
-        return Segment(blob, writer.size), etag
+        return Segment(blob, writer.size), etag, checksums
 
     async def set_object_metadata(
         self,
@@ -273,13 +284,13 @@ class ObjectService:
             content_type=content_type or record.content_type,
             delete_at=record.delete_at if keep_delete_at else delete_at,
         )
-        await _in_thread(self.store.update_object, updated)
+        await in_thread(self.store.update_object, updated)
         return updated
 
     async def delete_object(self, project_id: str, container: str, name: str) -> ObjectRecord:
         found = await self.container(project_id, container)
-        record = await _in_thread(self.store.delete_object, found.id, name)
-        await self._unlink([s.blob for s in record.segments])
+        record = await in_thread(self.store.delete_object, found.id, name)
+        await self.unlink_blobs([s.blob for s in record.segments])
         return record
 
     async def copy_object(
@@ -301,16 +312,13 @@ class ObjectService:
         if source.manifest_kind is None:
             # Plain bytes: link the blobs, no copying.
             segments = tuple(
-                [
-                    Segment(await _in_thread(self.blobs.link, s.blob), s.size)
-                    for s in source.segments
-                ]
+                [Segment(await in_thread(self.blobs.link, s.blob), s.size) for s in source.segments]
             )
-            etag, size = source.etag, source.size
+            etag, size, checksums = source.etag, source.size, source.checksums
         else:
             # The copy is plain bytes: its ETag is their MD5, not the manifest's.
             pieces, _ = await self.resolve(source_project, source)
-            segment, etag = await self._write(self.stream(pieces, 0, None), None)
+            segment, etag, checksums = await self.write_body(self.stream(pieces, 0, None), None)
             segments, size = (segment,), segment.size
         record = ObjectRecord(
             id=new_id(),
@@ -323,6 +331,7 @@ class ObjectService:
             metadata=metadata,
             headers=headers,
             segments=segments,
+            checksums=checksums,
             delete_at=delete_at,
         )
         return await self._commit(record)
@@ -393,7 +402,7 @@ class ObjectService:
                 break
             if not page:
                 break
-            segments = await _in_thread(
+            segments = await in_thread(
                 self.store.get_objects,
                 (await self.container(project_id, container)).id,
                 [e.name for e in page],
@@ -422,7 +431,7 @@ class ObjectService:
                 holder = await self.container(project_id, container)
             except errors.NoSuchContainer:
                 raise errors.Conflict(f"a segment container {container!r} is gone") from None
-            for name, obj in (await _in_thread(self.store.get_objects, holder.id, names)).items():
+            for name, obj in (await in_thread(self.store.get_objects, holder.id, names)).items():
                 found[(container, name)] = obj
         pieces: list[Piece] = []
         for entry in entries:
@@ -452,7 +461,7 @@ class ObjectService:
                 for chunk in reader:
                     yield chunk
                 continue
-            while chunk := await _in_thread(_next_chunk, reader):
+            while chunk := await in_thread(_next_chunk, reader):
                 yield chunk
 
     async def read_all(self, project_id: str, record: ObjectRecord, limit: int) -> bytes:

@@ -19,7 +19,7 @@ from cumulo.http.asgi import ClientDisconnected, Request, send_response, send_st
 from cumulo.identity.service import IdentityService
 from cumulo.objects.service import ObjectService
 from cumulo.swift import router
-from cumulo.swift.common import Call, Response
+from cumulo.swift.common import Call, Response, check_utf8
 from cumulo.swift.errors import HTML, SwiftError, to_swift
 from cumulo.swift.info import info_body
 
@@ -56,9 +56,8 @@ class SwiftApp:
         elif self.fallback is not None:
             await self.fallback(scope, receive, send)
         else:
-            await send_response(
-                send, 404, [("Content-Type", "text/plain; charset=utf-8")], b"Not Found\n"
-            )
+            plain = {"Content-Type": "text/plain; charset=utf-8"}
+            await self._respond(request, send, Response(404, plain, b"Not Found\n"))
 
     def _info(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD"):
@@ -92,6 +91,8 @@ class SwiftApp:
         if not account:
             raise SwiftError(412, "Invalid path")
         call = self._authorize(request, account)
+        check_utf8(container)
+        check_utf8(obj)
         call.container, call.obj = container, obj
         level = router.level(container, obj)
         found = router.route(level, request.method, request.query)
@@ -108,7 +109,8 @@ class SwiftApp:
             raise self._unauthorized()
         try:
             principal, payload = self.identity.validate(token)
-        except (errors.TokenNotFound, errors.Unauthenticated):
+        except (errors.NotFound, errors.Unauthenticated):
+            # Unknown, expired, revoked, or its membership is gone: all the same to Swift.
             raise self._unauthorized() from None
         if (
             payload.project_id is None
@@ -127,7 +129,8 @@ class SwiftApp:
 
     def _unauthorized(self) -> SwiftError:
         uri = self.settings.public_identity_url
-        return SwiftError(401, headers={"Www-Authenticate": f"Keystone uri='{uri}'"})
+        # keystonemiddleware's form: tells clients where to get a token.
+        return SwiftError(401, headers={"Www-Authenticate": f'Keystone uri="{uri}"'})
 
     def _internal(self, request: Request, exc: BaseException) -> Response:
         log.error(

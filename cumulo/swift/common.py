@@ -115,9 +115,14 @@ def title(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
-def check_name(name: str, what: str, limit: int) -> None:
+def check_utf8(name: str) -> None:
+    """Swift refuses names (and listing parameters) that are not UTF-8 or hold NUL."""
     if "\x00" in name or any(0xD800 <= ord(c) <= 0xDFFF for c in name):
         raise SwiftError(412, "Invalid UTF8 or contains NULL")
+
+
+def check_name(name: str, what: str, limit: int) -> None:
+    check_utf8(name)
     size = len(name.encode())
     if size > limit:
         raise SwiftError(400, f"{what} name length of {size} longer than {limit}")

@@ -19,6 +19,7 @@ from cumulo.swift.common import (
     title,
     wire,
 )
+from cumulo.swift.errors import SwiftError
 from cumulo.swift.listing import listing_params, render_objects
 
 PREFIX = "x-container"
@@ -40,7 +41,21 @@ def container_headers(container: Container) -> dict[str, str]:
     return headers
 
 
+# Container features Swift has and this store does not (yet): refused rather than
+# silently dropped, so nobody believes a container shared or versioned when it is not.
+UNSUPPORTED = {
+    "x-container-read": "Container ACLs",
+    "x-container-write": "Container ACLs",
+    "x-versions-location": "Object versioning",
+    "x-history-location": "Object versioning",
+    "x-container-sync-to": "Container sync",
+}
+
+
 def _changes(call: Call) -> dict[str, str | None]:
+    for name, feature in UNSUPPORTED.items():
+        if call.header(name).strip():
+            raise SwiftError(400, f"{title(name)} is not supported ({feature})")
     changes = metadata_changes(call.request.headers, PREFIX)
     return {f"{PREFIX}-meta-{k}": v for k, v in changes.items()}
 

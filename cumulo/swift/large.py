@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 from cumulo import errors
 from cumulo.model import ObjectRecord
 from cumulo.swift.common import Call, Response, created, empty, iso_time, text
-from cumulo.swift.errors import SwiftError, status_line
+from cumulo.swift.errors import SwiftError, status_line, to_swift
 from cumulo.swift.report import render_report, report_format
 
 MAX_MANIFEST_SEGMENTS = 1000
@@ -109,7 +109,8 @@ async def put_slo(call: Call, options: PutOptions) -> Response:
     slo_etag = hashlib.md5(usedforsecurity=False)
     total = 0
     for segment in document:
-        path = unquote(segment["path"])
+        # Manifest paths are raw names (swiftclient does not encode them), as in Swift.
+        path = segment["path"]
         container, _, name = path.lstrip("/").partition("/")
         try:
             record = await call.objects.head_object(call.project_id, container, name)
@@ -226,7 +227,8 @@ async def delete_slo(call: Call) -> Response:
         except errors.NotFound:
             not_found += 1
         except errors.CumuloError as exc:
-            problems.append([quote(path), f"{type(exc).__name__}: {exc.message}"])
+            mapped = to_swift(exc)
+            problems.append([quote(path), status_line(mapped.status if mapped else 500)])
     try:
         await call.objects.delete_object(call.project_id, call.container, call.obj)
         deleted += 1

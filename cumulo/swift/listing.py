@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from cumulo.model import Container, ListEntry
-from cumulo.swift.common import LISTING_LIMIT, Call, Response, iso_time, true_value
+from cumulo.swift.common import LISTING_LIMIT, Call, Response, check_utf8, iso_time, true_value
 from cumulo.swift.errors import SwiftError
 
 JSON = "application/json; charset=utf-8"
@@ -33,10 +33,8 @@ class ListingParams:
 def listing_params(call: Call) -> ListingParams:
     values = {}
     for name in ("prefix", "delimiter", "marker", "end_marker"):
-        value = call.query(name)
-        if "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-            raise SwiftError(412, "Invalid UTF8 or contains NULL")
-        values[name] = value
+        values[name] = call.query(name)
+        check_utf8(values[name])
     limit = LISTING_LIMIT
     given = call.query("limit")
     # Swift ignores a limit that is not a number (constrain_req_limit).

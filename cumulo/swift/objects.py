@@ -206,9 +206,8 @@ async def _read(call: Call, *, is_head: bool) -> Response:
     else:
         pieces, etag = await call.objects.resolve(call.project_id, record)
         size = sum(p.length for p in pieces)
+    # A DLO's X-Object-Manifest is among its stored headers.
     headers = object_headers(record, _quoted_if_large(record, etag))
-    if record.manifest_kind == "dlo":
-        headers["X-Object-Manifest"] = wire(record.headers.get("x-object-manifest", ""))
     try:
         check_conditions(call.request.headers, etag, record.last_modified)
     except errors.NotModified:
@@ -297,7 +296,7 @@ async def _copy(call: Call, source: tuple[str, str], target: tuple[str, str]) ->
     given_type = call.header("content-type").strip()
     kind = content_type(call, target[1]) if given_type else record.content_type
     expiry = delete_at(call)
-    if expiry is None and not fresh and not call.header("x-delete-at"):
+    if expiry is None and not fresh:
         expiry = record.delete_at
     extra = {
         "X-Copied-From": quote(f"{source[0]}/{source[1]}"),

@@ -155,3 +155,63 @@ def test_revocations(database: Database) -> None:
     store.revoke("a" * 32, time.time() + 60)
     store.revoke("b" * 32, time.time() - 1)
     assert store.revoked() == {"a" * 32}
+
+
+def test_multipart_uploads(database: Database) -> None:
+    from cumulo.metadata.uploads import UploadStore
+    from cumulo.model import Part, Upload
+
+    objects = ObjectStore(database)
+    uploads = UploadStore(database, objects)
+    project = new_id()
+    objects.create_container(project, "c", {})
+    cid = objects.container(project, "c").id
+
+    def upload(name: str) -> Upload:
+        made = Upload(new_id(), cid, name, time.time(), "text/plain", {"a": "1"}, {}, None, "p")
+        uploads.create(made)
+        return made
+
+    first, second, third = upload("k"), upload("k"), upload("m")
+    listed = [(u.name, u.id) for u in uploads.list_uploads(cid)]
+    assert sorted(listed) == sorted([("k", first.id), ("k", second.id), ("m", third.id)])
+    assert [u.name for u in uploads.list_uploads(cid, prefix="m")] == ["m"]
+    assert uploads.get(cid, first.id, "k").metadata == {"a": "1"}
+    with pytest.raises(errors.NoSuchUpload):
+        uploads.get(cid, first.id, "other-key")
+
+    def part(number: int) -> Part:
+        return Part(number, new_id(), 5, "e" * 32, None, time.time())
+
+    p1, p2 = part(1), part(2)
+    assert uploads.put_part(first.id, p1) == []
+    assert uploads.put_part(first.id, p2) == []
+    p2b = part(2)
+    assert uploads.put_part(first.id, p2b) == [p2.blob]
+    assert [p.number for p in uploads.parts(first.id)] == [1, 2]
+    assert [p.number for p in uploads.parts(first.id, after=1)] == [2]
+    assert uploads.live_blobs() == {p1.blob, p2b.blob}
+
+    record = obj(cid, "k", 5, segments=(Segment(p1.blob, 5),))
+    assert uploads.complete(first.id, record) == [p2b.blob]
+    assert objects.get_object(cid, "k").segments == (Segment(p1.blob, 5),)
+    with pytest.raises(errors.NoSuchUpload):
+        uploads.put_part(first.id, part(3))
+    uploads.put_part(second.id, part(1))
+    assert len(uploads.abort(second.id)) == 1
+    with pytest.raises(errors.NoSuchUpload):
+        uploads.abort(second.id)
+    assert [u.id for u in uploads.list_uploads(cid)] == [third.id]
+
+
+def test_a_common_prefix_at_the_marker_is_not_listed_again(database: Database) -> None:
+    store = ObjectStore(database)
+    project = new_id()
+    store.create_container(project, "c", {})
+    cid = store.container(project, "c").id
+    for name in ["a/1", "a/2", "b/1", "c"]:
+        store.put_object(obj(cid, name))
+    first = store.list_objects(cid, delimiter="/", limit=1)
+    assert [e.name for e in first] == ["a/"]
+    rest = store.list_objects(cid, delimiter="/", marker="a/")
+    assert [e.name for e in rest] == ["b/", "c"]

@@ -127,13 +127,15 @@ def test_unscoped_token_is_403(owner: SwiftAccount) -> None:
     assert denied.status_code == 403
 
 
-def test_info_needs_no_token_and_other_paths_are_404(owner: SwiftAccount) -> None:
+def test_info_needs_no_token_and_other_paths_are_s3(owner: SwiftAccount) -> None:
     info = requests.get(owner.server.object_url + "/info", timeout=10)
     assert info.status_code == 200
     assert "slo" in info.json() and "bulk_delete" in info.json()
+    # Everything outside /info and /v1 is the S3 API: an anonymous bucket listing.
     other = requests.get(owner.server.object_url + "/elsewhere", timeout=10)
-    assert other.status_code == 404
-    assert other.headers["Content-Type"].startswith("text/plain")
+    assert other.status_code == 403
+    assert other.headers["Content-Type"] == "application/xml"
+    assert "<Code>AccessDenied</Code>" in other.text
 
 
 def test_unsupported_method_is_405(owner: SwiftAccount) -> None:

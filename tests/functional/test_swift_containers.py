@@ -153,3 +153,10 @@ def test_metadata_limits(account: SwiftAccount, conn: swiftclient.Connection) ->
     with pytest.raises(ClientException) as excinfo:
         conn.put_object("meta-limits", "o", b"", headers={"X-Object-Meta-" + "n" * 129: "v"})
     assert excinfo.value.http_status == 400
+
+
+def test_unsupported_container_features_are_refused(account: SwiftAccount) -> None:
+    response = account.request("PUT", "/acl", headers={"X-Container-Read": ".r:*"})
+    assert response.status_code == 400
+    assert response.text == "X-Container-Read is not supported (Container ACLs)"
+    assert account.request("HEAD", "/acl").status_code == 404

@@ -171,3 +171,18 @@ def test_bulk_delete(account: SwiftAccount, conn: swiftclient.Connection) -> Non
         "Number Deleted: 1\nNumber Not Found: 0\nResponse Body: \nResponse Status: 200 OK\n"
         "Errors:\n"
     )
+
+
+def test_slo_segment_names_are_raw(conn: swiftclient.Connection) -> None:
+    conn.put_container("slo-names")
+    names = ["seg ü/%41 1", "seg ü/%41 2"]
+    manifest = [
+        {
+            "path": f"/slo-names/{name}",
+            "etag": conn.put_object("slo-names", name, name.encode()),
+            "size_bytes": len(name.encode()),
+        }
+        for name in names
+    ]
+    conn.put_object("slo-names", "m", json.dumps(manifest), query_string="multipart-manifest=put")
+    assert conn.get_object("slo-names", "m")[1] == "".join(names).encode()

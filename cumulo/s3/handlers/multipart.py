@@ -1,0 +1,181 @@
+"""Multipart uploads: CreateMultipartUpload, UploadPart, UploadPartCopy,
+CompleteMultipartUpload, AbortMultipartUpload and ListParts.
+
+Part checksums are echoed on UploadPart only when the client asked for one (the AWS CLI
+then lists them in CompleteMultipartUpload). The object's checksum is S3's composite
+form, `<checksum of the part checksums>-<N>`.
+"""
+
+from __future__ import annotations
+
+from cumulo.auth.checksums import composite_checksum, normalize_algorithm
+from cumulo.auth.errors import AuthError
+from cumulo.http.ranges import parse_range
+from cumulo.model import Upload
+from cumulo.s3 import errors as s3
+from cumulo.s3.app import Reply, S3App, xml_reply
+from cumulo.s3.context import S3Call, Target, owner
+from cumulo.s3.handlers.buckets import iso8601, object_acl_header
+from cumulo.s3.handlers.objects import source_object
+from cumulo.s3.headers import content_type, stored_headers, user_metadata
+from cumulo.s3.router import Op
+from cumulo.s3.xml import Node, children, parse, text
+
+
+async def _upload(app: S3App, call: S3Call, target: Target) -> Upload:
+    return await app.multipart.get(
+        target.project_id, target.bucket, call.key, call.query.get("uploadId", "")
+    )
+
+
+def _part_number(call: S3Call) -> int:
+    value = call.query.get("partNumber", "")
+    if not value.isdigit():
+        raise s3.InvalidArgument(
+            "Part number must be an integer between 1 and 10000, inclusive",
+            ArgumentName="partNumber",
+            ArgumentValue=value,
+        )
+    return int(value)
+
+
+async def create_multipart_upload(app: S3App, call: S3Call, target: Target) -> Reply:
+    algorithm = call.header("x-amz-checksum-algorithm") or None
+    if algorithm is not None:
+        try:
+            algorithm = normalize_algorithm(algorithm)
+        except AuthError as exc:
+            raise s3.from_auth(exc) from None
+    upload = await app.multipart.create(
+        target.project_id,
+        target.bucket,
+        call.key,
+        content_type=content_type(call.request.headers, call.key),
+        metadata=user_metadata(call.request.headers),
+        headers={**stored_headers(call.request.headers), **object_acl_header(call)},
+        checksum_algorithm=algorithm,
+        principal=call.principal.username if call.principal else "anonymous",
+    )
+    headers = [("x-amz-checksum-algorithm", algorithm)] if algorithm else []
+    result = Node(
+        "InitiateMultipartUploadResult", Bucket=target.bucket, Key=call.key, UploadId=upload.id
+    )
+    reply = xml_reply(result)
+    reply.headers += headers
+    return reply
+
+
+async def upload_part(app: S3App, call: S3Call, target: Target) -> Reply:
+    number = _part_number(call)
+    upload = await _upload(app, call, target)
+    body, finish = call.body()
+    part = await app.multipart.upload_part(upload, number, body, finish=finish)
+    headers = [("ETag", f'"{part.etag}"')]
+    if part.checksum and upload.checksum_algorithm:
+        headers.append((f"x-amz-checksum-{upload.checksum_algorithm.lower()}", part.checksum))
+    return Reply(200, headers)
+
+
+async def upload_part_copy(app: S3App, call: S3Call, target: Target) -> Reply:
+    number = _part_number(call)
+    upload = await _upload(app, call, target)
+    _, _, pieces, _ = await source_object(app, call, Op.UploadPartCopy)
+    size = sum(p.length for p in pieces)
+    start, end = 0, size - 1
+    requested = call.header("x-amz-copy-source-range")
+    if requested:
+        ranges = parse_range(requested, size)
+        if (
+            ranges is None
+            or len(ranges) != 1
+            or not requested.startswith("bytes=")
+            or (requested.split("=", 1)[1].startswith("-"))
+        ):
+            raise s3.InvalidArgument(
+                "The x-amz-copy-source-range value must be of the form bytes=first-last",
+                ArgumentName="x-amz-copy-source-range",
+                ArgumentValue=requested,
+            )
+        start, end = ranges[0].start, ranges[0].end
+    part = await app.multipart.copy_part(upload, number, pieces, start, end)
+    return xml_reply(
+        Node("CopyPartResult", LastModified=iso8601(part.last_modified), ETag=f'"{part.etag}"')
+    )
+
+
+async def complete_multipart_upload(app: S3App, call: S3Call, target: Target) -> Reply:
+    upload = await _upload(app, call, target)
+    root = parse(await call.document(), "CompleteMultipartUpload")
+    chosen: list[tuple[int, str]] = []
+    for part in children(root, "Part"):
+        number, etag = text(part, "PartNumber"), text(part, "ETag")
+        if number is None or not number.strip().isdigit() or etag is None:
+            raise s3.MalformedXML()
+        chosen.append((int(number), etag))
+    if not chosen:
+        raise s3.MalformedXML()
+    checksums: dict[str, str] = {}
+    algorithm = upload.checksum_algorithm
+    if algorithm:
+        stored = {p.number: p for p in await app.multipart.parts(upload, limit=10000)}
+        values = [stored[n].checksum for n, _ in chosen if n in stored]
+        if len(values) == len(chosen) and all(values):
+            checksums[algorithm] = composite_checksum(algorithm, [v for v in values if v])
+    record = await app.multipart.complete(upload, chosen, checksums=checksums)
+    location = f"{app.settings.public_object_url}/{target.bucket}/{call.key}"
+    result = Node(
+        "CompleteMultipartUploadResult",
+        Location=location,
+        Bucket=target.bucket,
+        Key=call.key,
+        ETag=f'"{record.etag}"',
+        **{f"Checksum{a}": v for a, v in checksums.items()},
+    )
+    return xml_reply(result)
+
+
+async def abort_multipart_upload(app: S3App, call: S3Call, target: Target) -> Reply:
+    await app.multipart.abort(await _upload(app, call, target))
+    return Reply(204)
+
+
+async def list_parts(app: S3App, call: S3Call, target: Target) -> Reply:
+    upload = await _upload(app, call, target)
+    marker = call.query.get("part-number-marker", "0")
+    limit_text = call.query.get("max-parts", "1000")
+    if not marker.isdigit() or not limit_text.isdigit():
+        raise s3.InvalidArgument("part-number-marker and max-parts must be integers")
+    limit = min(int(limit_text), 1000)
+    parts = await app.multipart.parts(upload, after=int(marker), limit=limit + 1)
+    truncated = len(parts) > limit
+    parts = parts[:limit]
+    algorithm = upload.checksum_algorithm
+    me = owner(target.project_id)
+    nodes = [
+        Node(
+            "Part",
+            PartNumber=p.number,
+            LastModified=iso8601(p.last_modified),
+            ETag=f'"{p.etag}"',
+            Size=p.size,
+            **({f"Checksum{algorithm}": p.checksum} if algorithm and p.checksum else {}),
+        )
+        for p in parts
+    ]
+    return xml_reply(
+        Node(
+            "ListPartsResult",
+            Node("Initiator", ID=upload.principal, DisplayName=upload.principal),
+            Node("Owner", **me),
+            Bucket=target.bucket,
+            Key=call.key,
+            UploadId=upload.id,
+            StorageClass="STANDARD",
+            PartNumberMarker=int(marker),
+            NextPartNumberMarker=parts[-1].number if truncated else None,
+            MaxParts=limit,
+            IsTruncated=truncated,
+            ChecksumAlgorithm=algorithm,
+            Part=nodes,
+        )
+    )
