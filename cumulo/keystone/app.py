@@ -19,7 +19,7 @@ from cumulo.config import Settings
 from cumulo.http.asgi import Request, json_body, send_response
 from cumulo.identity.service import AuthResult, IdentityService
 from cumulo.keystone import documents as doc
-from cumulo.keystone.auth_body import parse_v2, parse_v3
+from cumulo.keystone.auth_body import AuthRequest, parse_v2, parse_v3
 from cumulo.model import Ec2Credential, Principal
 
 log = logging.getLogger("cumulo.keystone")
@@ -176,27 +176,29 @@ def _deprecated() -> list[tuple[str, str]]:
     ]
 
 
-async def issue_token(app: KeystoneApp, request: Request, _: dict[str, str]) -> Reply:
-    auth = parse_v3(await request.json())
+async def _authenticate(app: KeystoneApp, auth: AuthRequest) -> AuthResult:
     # Identity calls may reach the database: keep them off the event loop.
     if auth.token is not None:
-        result = await asyncio.to_thread(
+        return await asyncio.to_thread(
             app.identity.rescope,
             auth.token,
             project_name=auth.project_name,
             project_id=auth.project_id,
             unscoped=auth.unscoped,
         )
-    else:
-        result = await asyncio.to_thread(
-            app.identity.authenticate,
-            username=auth.username,
-            user_id=auth.user_id,
-            password=auth.password or "",
-            project_name=auth.project_name,
-            project_id=auth.project_id,
-            unscoped=auth.unscoped,
-        )
+    return await asyncio.to_thread(
+        app.identity.authenticate,
+        username=auth.username,
+        user_id=auth.user_id,
+        password=auth.password or "",
+        project_name=auth.project_name,
+        project_id=auth.project_id,
+        unscoped=auth.unscoped,
+    )
+
+
+async def issue_token(app: KeystoneApp, request: Request, _: dict[str, str]) -> Reply:
+    result = await _authenticate(app, parse_v3(await request.json()))
     return app.token_reply(201, result, catalog="nocatalog" not in request.query)
 
 
@@ -304,22 +306,7 @@ async def get_project(app: KeystoneApp, request: Request, params: dict[str, str]
 
 
 async def issue_token_v2(app: KeystoneApp, request: Request, _: dict[str, str]) -> Reply:
-    auth = parse_v2(await request.json())
-    if auth.token is not None:
-        result = await asyncio.to_thread(
-            app.identity.rescope,
-            auth.token,
-            project_name=auth.project_name,
-            project_id=auth.project_id,
-        )
-    else:
-        result = await asyncio.to_thread(
-            app.identity.authenticate,
-            username=auth.username,
-            password=auth.password or "",
-            project_name=auth.project_name,
-            project_id=auth.project_id,
-        )
+    result = await _authenticate(app, parse_v2(await request.json()))
     body = doc.token_v2(app.settings, result.principal, result.payload, result.token)
     return Reply(200, body, _deprecated())
 

@@ -55,6 +55,14 @@ def _membership(row: Row[Any]) -> Membership:
     )
 
 
+def _member_of(user: User, env: Environment) -> tuple[Any, Any]:
+    return (t.memberships.c.user_id == user.id, t.memberships.c.environment_id == env.id)
+
+
+def _not_member(user: User, env: Environment) -> errors.MembershipNotFound:
+    return errors.MembershipNotFound(f"{user.login!r} is not a member of {env.project_name!r}")
+
+
 class IdentityStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -231,16 +239,9 @@ class IdentityStore:
 
     def remove_member(self, user: User, env: Environment) -> Membership:
         with self.db.write() as conn:
-            row = conn.execute(
-                select(t.memberships).where(
-                    t.memberships.c.user_id == user.id,
-                    t.memberships.c.environment_id == env.id,
-                )
-            ).first()
+            row = conn.execute(select(t.memberships).where(*_member_of(user, env))).first()
             if row is None:
-                raise errors.MembershipNotFound(
-                    f"{user.login!r} is not a member of {env.project_name!r}"
-                )
+                raise _not_member(user, env)
             conn.execute(
                 delete(t.ec2_credentials).where(t.ec2_credentials.c.membership_id == row.id)
             )
@@ -250,30 +251,16 @@ class IdentityStore:
     def set_role(self, user: User, env: Environment, role: Role) -> None:
         with self.db.write() as conn:
             done = conn.execute(
-                update(t.memberships)
-                .where(
-                    t.memberships.c.user_id == user.id,
-                    t.memberships.c.environment_id == env.id,
-                )
-                .values(role=role.value)
+                update(t.memberships).where(*_member_of(user, env)).values(role=role.value)
             )
             if done.rowcount == 0:
-                raise errors.MembershipNotFound(
-                    f"{user.login!r} is not a member of {env.project_name!r}"
-                )
+                raise _not_member(user, env)
 
     def membership(self, user: User, env: Environment) -> Membership:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(t.memberships).where(
-                    t.memberships.c.user_id == user.id,
-                    t.memberships.c.environment_id == env.id,
-                )
-            ).first()
+            row = conn.execute(select(t.memberships).where(*_member_of(user, env))).first()
         if row is None:
-            raise errors.MembershipNotFound(
-                f"{user.login!r} is not a member of {env.project_name!r}"
-            )
+            raise _not_member(user, env)
         return _membership(row)
 
     def memberships_of(self, user: User) -> list[Membership]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,8 @@ from cumulo.crypto import new_id
 from cumulo.metadata import schema as t
 from cumulo.metadata.db import Database
 from cumulo.model import Account, Container, ListEntry, ObjectRecord, Segment
+
+T = TypeVar("T")
 
 # Greater than any character a name may hold: `prefix + HIGH` ends a prefix range.
 HIGH = "\U0010ffff"
@@ -238,13 +241,17 @@ class ObjectStore:
         end_marker: str = "",
         limit: int = 10000,
         reverse: bool = False,
-    ) -> list[Container]:
+        delimiter: str = "",
+    ) -> list[Container | ListEntry]:
         c = t.containers
-        query = select(c).where(c.c.project_id == project_id)
-        query = _name_range(query, c.c.name, prefix, marker, end_marker, reverse)
-        query = query.order_by(c.c.name.desc() if reverse else c.c.name).limit(limit)
         with self.db.read() as conn:
-            return [_container(r) for r in conn.execute(query)]
+            return _scan(
+                conn,
+                select(c).where(c.c.project_id == project_id),
+                c.c.name,
+                _container,
+                Window(prefix, marker, end_marker, limit, reverse, delimiter),
+            )
 
     # --- objects ------------------------------------------------------------
 
@@ -373,48 +380,16 @@ class ObjectStore:
         delimiter: str = "",
     ) -> list[ListEntry]:
         o = t.objects
-        now = time.time()
         columns = (o.c.name, o.c.size, o.c.etag, o.c.content_type, o.c.last_modified)
-        entries: list[ListEntry] = []
-        start = marker
+        base = select(*columns).where(o.c.container_id == container_id, _live(time.time()))
         with self.db.read() as conn:
-            while len(entries) < limit:
-                query = select(*columns).where(o.c.container_id == container_id, _live(now))
-                query = _name_range(query, o.c.name, prefix, marker, end_marker, reverse)
-                want = limit - len(entries)
-                query = query.order_by(o.c.name.desc() if reverse else o.c.name)
-                rows = list(conn.execute(query.limit(want if not delimiter else min(want, 1000))))
-                if not rows:
-                    break
-                for row in rows:
-                    name = row.name
-                    if delimiter:
-                        cut = name.find(delimiter, len(prefix))
-                        if cut >= 0:
-                            common = name[: cut + len(delimiter)]
-                            # A prefix sorts at its own name: one at or before the
-                            # marker was listed on an earlier page.
-                            if not start or (common < start if reverse else common > start):
-                                entries.append(ListEntry(name=common, is_prefix=True))
-                            # Seek past every name under this prefix.
-                            marker = common if reverse else common + HIGH
-                            break
-                    entries.append(
-                        ListEntry(
-                            name=name,
-                            size=row.size,
-                            etag=row.etag,
-                            content_type=row.content_type,
-                            last_modified=row.last_modified,
-                        )
-                    )
-                    marker = name
-                    if len(entries) >= limit:
-                        break
-                else:
-                    if len(rows) < (want if not delimiter else min(want, 1000)):
-                        break
-        return entries[:limit]
+            return _scan(
+                conn,
+                base,
+                o.c.name,
+                _list_entry,
+                Window(prefix, marker, end_marker, limit, reverse, delimiter),
+            )
 
     def expired(self, limit: int = 1000) -> list[ObjectRecord]:
         with self.db.read() as conn:
@@ -450,6 +425,69 @@ class ObjectStore:
                 for (segments,) in conn.execute(select(t.objects.c.segments))
                 for blob, _ in json.loads(segments)
             }
+
+
+def _list_entry(row: Row[Any]) -> ListEntry:
+    return ListEntry(
+        name=row.name,
+        size=row.size,
+        etag=row.etag,
+        content_type=row.content_type,
+        last_modified=row.last_modified,
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which names a listing wants: Swift's and S3's listing parameters."""
+
+    prefix: str = ""
+    marker: str = ""
+    end_marker: str = ""
+    limit: int = 10000
+    reverse: bool = False
+    delimiter: str = ""
+
+
+def _scan(
+    conn: Connection, base: Any, column: Any, make: Callable[[Row[Any]], T], window: Window
+) -> list[T | ListEntry]:
+    """Range-scans `base` by `column` in byte order, rolling names up to their common
+    prefix at `window.delimiter` (each prefix found costs one seek past its names)."""
+    prefix, limit, reverse, delimiter = (
+        window.prefix,
+        window.limit,
+        window.reverse,
+        window.delimiter,
+    )
+    entries: list[T | ListEntry] = []
+    marker = window.marker
+    batch = min(limit, 1000) if delimiter else limit
+    while len(entries) < limit:
+        query = _name_range(base, column, prefix, marker, window.end_marker, reverse)
+        query = query.order_by(column.desc() if reverse else column)
+        want = min(batch, limit - len(entries))
+        rows = list(conn.execute(query.limit(want)))
+        for row in rows:
+            name = row.name
+            cut = name.find(delimiter, len(prefix)) if delimiter else -1
+            if cut >= 0:
+                common = name[: cut + len(delimiter)]
+                # A prefix sorts at its own name: one at or before the starting
+                # marker was listed on an earlier page.
+                start = window.marker
+                if not start or (common < start if reverse else common > start):
+                    entries.append(ListEntry(name=common, is_prefix=True))
+                marker = common if reverse else common + HIGH
+                break
+            entries.append(make(row))
+            marker = name
+            if len(entries) >= limit:
+                break
+        else:
+            if len(rows) < want:
+                break  # the range is exhausted
+    return entries[:limit]
 
 
 def _merge(current: dict[str, str], changes: dict[str, str | None]) -> dict[str, str]:

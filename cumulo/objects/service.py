@@ -121,32 +121,16 @@ class ObjectService:
         reverse: bool = False,
         delimiter: str = "",
     ) -> list[Container | ListEntry]:
-        found: list[Container | ListEntry] = []
-        while len(found) < limit:
-            page = await in_thread(
-                self.store.list_containers,
-                project_id,
-                prefix=prefix,
-                marker=marker,
-                end_marker=end_marker,
-                limit=limit - len(found),
-                reverse=reverse,
-            )
-            if not page:
-                break
-            for container in page:
-                cut = container.name.find(delimiter, len(prefix)) if delimiter else -1
-                if cut < 0:
-                    found.append(container)
-                    marker = container.name
-                    continue
-                common = container.name[: cut + len(delimiter)]
-                found.append(ListEntry(name=common, is_prefix=True))
-                marker = common if reverse else common + "\U0010ffff"
-                break
-            else:
-                break
-        return found[:limit]
+        return await in_thread(
+            self.store.list_containers,
+            project_id,
+            prefix=prefix,
+            marker=marker,
+            end_marker=end_marker,
+            limit=limit,
+            reverse=reverse,
+            delimiter=delimiter,
+        )
 
     # --- containers ---------------------------------------------------------
 

@@ -215,3 +215,21 @@ def test_a_common_prefix_at_the_marker_is_not_listed_again(database: Database) -
     assert [e.name for e in first] == ["a/"]
     rest = store.list_objects(cid, delimiter="/", marker="a/")
     assert [e.name for e in rest] == ["b/", "c"]
+
+
+def test_container_listing_with_delimiter_and_reverse(database: Database) -> None:
+    from cumulo.model import Container
+
+    store = ObjectStore(database)
+    project = new_id()
+    for name in ["logs-2024", "logs-2025", "photos", "x_a", "x_b"]:
+        store.create_container(project, name, {})
+    names = [
+        (e.name, isinstance(e, Container)) for e in store.list_containers(project, delimiter="_")
+    ]
+    assert names == [("logs-2024", True), ("logs-2025", True), ("photos", True), ("x_", False)]
+    reverse = [e.name for e in store.list_containers(project, reverse=True, limit=2)]
+    assert reverse == ["x_b", "x_a"]
+    assert [e.name for e in store.list_containers(project, prefix="logs-", marker="logs-2024")] == [
+        "logs-2025"
+    ]
