@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.installed-runtime
 TESTING := $(VENV)/.installed-test
 WORKERS ?= auto
 
-.PHONY: help serve test lint format typecheck check settings-doc
+.PHONY: help serve test lint format typecheck check docs
 
 help:  ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -33,8 +33,10 @@ typecheck: $(TESTING)  ## mypy (strict) on the package
 
 check: lint typecheck test  ## everything CI runs
 
-settings-doc: $(RUNTIME)  ## regenerate docs/settings.md from cumulo/config.py
+docs: $(RUNTIME)  ## regenerate the generated docs (settings, S3 operation coverage)
 	$(BIN)/cumulo settings --markdown > docs/settings.md
+	$(BIN)/python -c "from cumulo.s3.router import coverage_markdown as m; print(m(), end='')" \
+		> docs/s3-operations.md
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -136,3 +136,26 @@ def _object_op(method: str, query: dict[str, str], copy_source: bool) -> Op:
         if "uploadId" in query:
             return Op.CompleteMultipartUpload
     raise NotAllowed()
+
+
+def coverage_markdown() -> str:
+    """The S3 operation coverage table (docs/s3-operations.md), from this module."""
+    lines = [
+        "# S3 operations",
+        "",
+        "Generated from `cumulo/s3/router.py` by `make docs`; do not edit.",
+        "",
+        "| operation | right needed | public-read buckets |",
+        "|---|---|---|",
+    ]
+    for op in Op:
+        public = "yes" if op in PUBLIC_READ else ""
+        lines.append(f"| {op.name} | {op.access.value} | {public} |")
+    lines += [
+        "",
+        "Subresources answered with `NotImplemented`: "
+        + ", ".join(f"`{name}`" for name in sorted(UNSUPPORTED))
+        + ".",
+        "",
+    ]
+    return "\n".join(lines)

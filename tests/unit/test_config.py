@@ -44,4 +44,4 @@ def test_public_urls_default_from_host_and_ports(tmp_path: Path) -> None:
 
 def test_settings_reference_is_current() -> None:
     doc = Path(__file__).parents[2] / "docs" / "settings.md"
-    assert doc.read_text() == config.settings_markdown(), "run `make settings-doc`"
+    assert doc.read_text() == config.settings_markdown(), "run `make docs`"
