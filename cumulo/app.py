@@ -12,11 +12,14 @@ from typing import Any
 from cumulo.blobs.localfs import LocalBlobStore
 from cumulo.config import Settings
 from cumulo.crypto import SecretBox
+from cumulo.identity.admin import AdminService
+from cumulo.identity.portal import PortalService
 from cumulo.identity.service import IdentityService
 from cumulo.identity.tokens import KeyRepository, TokenCodec
 from cumulo.metadata.db import Database
 from cumulo.metadata.identity import IdentityStore
 from cumulo.metadata.objects import ObjectStore
+from cumulo.metadata.portal import PortalStore
 from cumulo.metadata.uploads import UploadStore
 from cumulo.objects.multipart import MultipartService
 from cumulo.objects.service import ObjectService
@@ -34,6 +37,8 @@ class Cumulo:
     identity: IdentityService
     objects: ObjectService
     multipart: MultipartService
+    portal: PortalService
+    admin: AdminService
 
     def collect_orphans(self) -> int:
         return self.objects.collect_orphans(self.multipart.live_blobs())
@@ -62,12 +67,15 @@ def build(settings: Settings, *, migrate: bool = True) -> Cumulo:
         max_object_size=settings.max_object_size,
     )
     multipart = MultipartService(objects, UploadStore(db, object_store))
-    return Cumulo(settings, db, keys, identity, objects, multipart)
+    portal = PortalService(identity, PortalStore(db), settings)
+    admin = AdminService(identity, portal)
+    return Cumulo(settings, db, keys, identity, objects, multipart, portal, admin)
 
 
 def asgi_apps(cumulo: Cumulo) -> dict[str, Any]:
     """The ASGI app of each endpoint, keyed by endpoint name."""
     from cumulo.keystone.app import KeystoneApp
+    from cumulo.portal.app import PortalApp
     from cumulo.s3.app import S3App
     from cumulo.swift.app import SwiftApp
 
@@ -76,4 +84,5 @@ def asgi_apps(cumulo: Cumulo) -> dict[str, Any]:
         "identity": KeystoneApp(cumulo.identity, cumulo.settings),
         # One port, one data set: /info and /v1/... are Swift, everything else S3.
         "object": SwiftApp(cumulo.identity, cumulo.objects, cumulo.settings, fallback=s3),
+        "portal": PortalApp(cumulo.portal, cumulo.admin, cumulo.settings),
     }

@@ -9,103 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any
 
 from cumulo import config, errors
+from cumulo.identity.snippets import aws_profile, creds_document, openrc, table
 from cumulo.model import Role
 
 Handler = Callable[[argparse.Namespace, config.Settings], int]
-
-
-def _creds_document(settings: config.Settings, creds: Any) -> dict[str, Any]:
-    auth_url = settings.public_identity_url
-    return {
-        "organization": creds.organization,
-        "environment": creds.environment,
-        "openstack": {
-            "auth_url": auth_url,
-            "auth_url_v2": auth_url + "/v2.0",
-            "identity_api_version": "3",
-            "username": creds.username,
-            "password": creds.password,
-            "project_name": creds.project_name,
-            "project_id": creds.project_id,
-            "user_domain_name": "Default",
-            "project_domain_name": "Default",
-            "region_name": settings.region,
-        },
-        "s3": {
-            "access_key_id": creds.access_key_id,
-            "secret_access_key": creds.secret_access_key,
-            "endpoint_url": settings.public_object_url,
-            "region": settings.region,
-        },
-    }
-
-
-def openrc(document: dict[str, Any], *, v2: bool = False) -> str:
-    """The seed's export blocks, in the seed's order."""
-    os_ = document["openstack"]
-    q = shlex.quote
-    if v2:
-        lines = [
-            f"export OS_USERNAME={q(os_['username'])}",
-            f"export OS_PROJECT_NAME={q(os_['project_name'])}",
-            f"export OS_PASSWORD={q(os_['password'])}",
-            f"export OS_AUTH_URL={q(os_['auth_url_v2'])}",
-        ]
-    else:
-        lines = [
-            f"export OS_PASSWORD={q(os_['password'])}",
-            f"export OS_USERNAME={q(os_['username'])}",
-            f"export OS_PROJECT_NAME={q(os_['project_name'])}",
-            f"export OS_AUTH_URL={q(os_['auth_url'])}",
-            f"export OS_IDENTITY_API_VERSION={os_['identity_api_version']}",
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def aws_profile(document: dict[str, Any], profile: str = "default") -> str:
-    """One profile for ~/.aws/credentials that works alone with today's AWS CLI and boto3:
-    endpoint and region at profile level (botocore merges the credentials file into the
-    profile; it ignores the seed's nested `s3 =` block and refuses dotted regions)."""
-    s3 = document["s3"]
-    return (
-        f"[{profile}]\n"
-        f"aws_access_key_id = {s3['access_key_id']}\n"
-        f"aws_secret_access_key = {s3['secret_access_key']}\n"
-        f"region = {s3['region']}\n"
-        f"endpoint_url = {s3['endpoint_url']}\n"
-    )
-
-
-def _table(document: dict[str, Any]) -> str:
-    rows = [("Organization", document["organization"]), ("Environment", document["environment"])]
-    labels = {
-        "auth_url": "Auth URL",
-        "auth_url_v2": "Auth URL (v2.0, deprecated)",
-        "identity_api_version": "Identity API version",
-        "username": "Username",
-        "password": "Password",
-        "project_name": "Project name",
-        "project_id": "Project ID",
-        "user_domain_name": "User domain",
-        "project_domain_name": "Project domain",
-        "region_name": "Region",
-    }
-    rows += [(labels[k], v) for k, v in document["openstack"].items()]
-    rows += [
-        ("S3 access key ID", document["s3"]["access_key_id"]),
-        ("S3 secret access key", document["s3"]["secret_access_key"]),
-        ("S3 endpoint URL", document["s3"]["endpoint_url"]),
-        ("S3 region", document["s3"]["region"]),
-    ]
-    width = max(len(label) for label, _ in rows)
-    return "\n".join(f"{label.ljust(width)}  {value}" for label, value in rows) + "\n"
 
 
 # --- handlers ----------------------------------------------------------------
@@ -181,7 +94,7 @@ def cmd_member_role(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def cmd_creds_show(args: argparse.Namespace, settings: config.Settings) -> int:
     creds = _services(settings).identity.credentials(args.login, args.org, args.env)
-    document = _creds_document(settings, creds)
+    document = creds_document(settings, creds)
     if args.format == "json":
         print(json.dumps(document, indent=2))
     elif args.format == "openrc":
@@ -191,7 +104,7 @@ def cmd_creds_show(args: argparse.Namespace, settings: config.Settings) -> int:
     elif args.format == "aws":
         sys.stdout.write(aws_profile(document, args.profile))
     else:
-        sys.stdout.write(_table(document))
+        sys.stdout.write(table(document))
     return 0
 
 

@@ -177,3 +177,32 @@ class ListEntry:
     content_type: str = ""
     last_modified: float = 0.0
     is_prefix: bool = False
+
+
+# --- the portal ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A portal REST API key; its secret is shown once and kept only as a digest."""
+
+    id: str
+    user_id: str
+    name: str
+    created_at: float
+    last_used_at: float | None
+    last_used_ip: str | None
+    revoked_at: float | None
+
+
+@dataclass(frozen=True)
+class ActivityEvent:
+    id: str
+    at: float
+    actor: str
+    actor_id: str | None
+    subject_id: str | None
+    action: str
+    target: str
+    organization_id: str | None
+    ip: str

@@ -72,6 +72,7 @@ def serve(settings: Settings) -> int:
     sockets = {
         "identity": _bind(settings.host, settings.identity_port),
         "object": _bind(settings.host, settings.object_port),
+        "portal": _bind(settings.host, settings.portal_port),
     }
     workers = settings.workers or os.cpu_count() or 1
     children: dict[int, int] = {}
@@ -104,7 +105,7 @@ def serve(settings: Settings) -> int:
         print(f"cumulo: {name} endpoint listening on {host}:{port}", flush=True)
     print(
         f"cumulo: serving with {workers} worker(s); identity {settings.public_identity_url}, "
-        f"objects {settings.public_object_url}",
+        f"objects {settings.public_object_url}, portal {settings.public_portal_url}",
         flush=True,
     )
     while children:

@@ -466,9 +466,15 @@ def canonical_uri_candidates(raw_path: str) -> list[str]:
 
 
 def canonical_query_string(query: Sequence[tuple[str, str]], *, presigned: bool) -> str:
-    """Sorted by encoded name then value, RFC 3986 unreserved characters kept."""
+    """Sorted by encoded name then value, RFC 3986 unreserved characters kept.
+
+    Values decoded with ``errors="surrogateescape"`` (bytes that are not UTF-8) are
+    encoded back to the bytes the client sent and signed."""
     pairs = sorted(
-        (quote(key, safe="-_.~"), quote(value, safe="-_.~"))
+        (
+            quote(key, safe="-_.~", errors="surrogateescape"),
+            quote(value, safe="-_.~", errors="surrogateescape"),
+        )
         for key, value in query
         if not (presigned and key == "X-Amz-Signature")
     )

@@ -7,12 +7,15 @@ Front ends are plain ASGI callables; these helpers keep the per-request path lea
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from cumulo import errors
+
+_log = logging.getLogger("cumulo.http")
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -24,7 +27,7 @@ class ClientDisconnected(Exception):
 
 
 class Request:
-    __slots__ = ("_consumed", "_headers", "_query", "receive", "request_id", "scope")
+    __slots__ = ("_consumed", "_ended", "_headers", "_query", "receive", "request_id", "scope")
 
     def __init__(self, scope: Scope, receive: Any) -> None:
         self.scope = scope
@@ -33,6 +36,7 @@ class Request:
         self._query: dict[str, str] | None = None
         self.request_id = "tx" + uuid.uuid4().hex[:21]
         self._consumed = False
+        self._ended = False
 
     @property
     def method(self) -> str:
@@ -112,9 +116,23 @@ class Request:
                     raise errors.InvalidInput("the body is longer than Content-Length")
                 yield chunk
             if not message.get("more_body", False):
+                self._ended = True
                 break
         if expected is not None and received < expected:
             raise errors.IncompleteBody("the body ended before Content-Length bytes")
+
+    @property
+    def body_unread(self) -> bool:
+        """The request announced a body that was not read to its end. Answering it on a
+        kept-alive connection would desynchronise the connection: a client that sent
+        `Expect: 100-continue` and got a final status never sends that body, and the
+        HTTP parser would take the next request's bytes for it."""
+        if self._ended:
+            return False
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            return True
+        length = self.headers.get("content-length", "0")
+        return not length.isdigit() or int(length) > 0
 
     async def body(self, limit: int) -> bytes:
         """The whole body, for small documents only (JSON, XML, manifests)."""
@@ -166,6 +184,33 @@ async def send_stream(
     async for chunk in chunks:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
+
+
+async def respond(
+    request: Request,
+    send: Any,
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes = b"",
+    stream: AsyncIterator[bytes] | None = None,
+) -> None:
+    """Sends a response, whole or streamed (HEAD: headers only). Closes the connection
+    when the request's body was left unread. A failure once streaming has begun can only
+    cut the body short: it is logged with the request id."""
+    if request.body_unread:
+        headers = [*headers, ("Connection", "close")]
+    is_head = request.method == "HEAD"
+    if stream is None or is_head:
+        await send_response(send, status, headers, body, head=is_head)
+        return
+    try:
+        await send_stream(send, status, headers, stream)
+    except ClientDisconnected:
+        _log.info("%s: client disconnected", request.request_id)
+    except Exception:
+        _log.exception(
+            "%s: %s %s failed while streaming", request.request_id, request.method, request.raw_path
+        )
 
 
 def json_body(document: Any) -> bytes:

@@ -133,11 +133,11 @@ class IdentityService:
     # --- administration -----------------------------------------------------
 
     def create_organization(self, name: str) -> Organization:
-        _check_name("organization", name)
+        check_name("organization", name)
         return self.store.create_organization(name)
 
     def create_environment(self, org_name: str, name: str) -> Environment:
-        _check_name("environment", name)
+        check_name("environment", name)
         org = self.store.organization(org_name)
         # The seed's project names read "<environment>-<organization>" in places and
         # "<organization>-<environment>" in others; the issue fixes "<org>-<env>".
@@ -151,7 +151,7 @@ class IdentityService:
         password: str | None = None,
         is_admin: bool = False,
     ) -> User:
-        _check_name("login", login)
+        check_name("login", login)
         return self.store.create_user(
             login,
             email=email,
@@ -207,10 +207,11 @@ class IdentityService:
         user = self.store.user(login)
         secret = crypto.new_secret()
         self.store.set_secret(user.id, self.box.encrypt(secret))
-        self._forget()
+        self.forget()
         return secret
 
-    def _forget(self) -> None:
+    def forget(self) -> None:
+        """Drops this process's cached identity facts (after a change made here)."""
         for cache in (self._by_username, self._by_membership, self._by_access_key):
             cache.clear()
 
@@ -384,7 +385,7 @@ class IdentityService:
         )
 
 
-def _check_name(what: str, name: str) -> None:
+def check_name(what: str, name: str) -> None:
     import re
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,62}", name):

@@ -76,6 +76,8 @@ users = Table(
     Column("secret_enc", Text, nullable=False),
     Column("secret_generation", Integer, nullable=False),
     Column("created_at", Float, nullable=False),
+    # Portal language ("en", "es"); NULL follows the browser's Accept-Language.
+    Column("language", String(8)),
 )
 
 memberships = Table(
@@ -195,4 +197,68 @@ parts = Table(
     Column("etag", String(64), nullable=False),
     Column("checksum", String(128)),
     Column("last_modified", Float, nullable=False),
+)
+
+# --- the portal (migration 0003) ----------------------------------------------
+
+# Portal REST API keys: the secret is random and long, so a SHA-256 digest is enough.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float),
+    Column("last_used_ip", String(64)),
+    Column("revoked_at", Float),
+    Index("ix_api_keys_user_id", "user_id"),
+)
+
+# Server-side portal sessions, keyed by the SHA-256 of the cookie's token, so signing
+# out (or a password change, or disabling the user) ends them at once.
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_portal_sessions_user_id", "user_id"),
+    Index("ix_portal_sessions_expires_at", "expires_at"),
+)
+
+# One-time set-password links, keyed by the SHA-256 of the link's token.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_invitations_user_id", "user_id"),
+)
+
+# The activity log. No foreign keys: history outlives the users and environments
+# it names, so it keeps their names as text.
+activity = Table(
+    "activity",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("actor_id", ID),
+    Column("subject_id", ID),
+    Column("action", String(40), nullable=False),
+    Column("target", String(300), nullable=False),
+    Column("organization_id", ID),
+    Column("ip", String(64), nullable=False),
+    Index("ix_activity_at", "at"),
+    Index("ix_activity_actor_id", "actor_id"),
+    Index("ix_activity_subject_id", "subject_id"),
+    Index("ix_activity_organization_id", "organization_id"),
 )

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from cumulo import errors
 from cumulo.auth.errors import AuthError
 from cumulo.config import Settings
-from cumulo.http.asgi import ClientDisconnected, Request, send_response, send_stream
+from cumulo.http.asgi import ClientDisconnected, Request, respond
 from cumulo.identity.service import IdentityService
 from cumulo.objects.multipart import MultipartService
 from cumulo.objects.service import ObjectService
@@ -87,6 +87,8 @@ class S3App:
         await self._send(call, send, reply)
 
     async def _handle(self, call: S3Call) -> Reply:
+        if not call.well_formed():
+            raise s3.InvalidURI()
         await call.authenticate(self.identity)
         try:
             op = resolve(
@@ -156,7 +158,7 @@ class S3App:
             Resource=call.request.raw_path,
             RequestId=call.request.request_id,
         )
-        body = ('<?xml version="1.0" encoding="UTF-8"?>\n' + root.render()).encode()
+        body = ('<?xml version="1.0" encoding="UTF-8"?>\n' + root.render()).encode(errors="replace")
         return Reply(exc.status, [("Content-Type", "application/xml")], body)
 
     async def _send(self, call: S3Call, send: Any, reply: Reply) -> None:
@@ -166,16 +168,7 @@ class S3App:
             ("x-amz-id-2", request.request_id),
             *reply.headers,
         ]
-        is_head = request.method == "HEAD"
-        if reply.stream is None or is_head:
-            await send_response(send, reply.status, headers, reply.body, head=is_head)
-            return
-        try:
-            await send_stream(send, reply.status, headers, reply.stream)
-        except ClientDisconnected:
-            log.info("%s: client disconnected", request.request_id)
-        except Exception:
-            log.exception("%s: failed while streaming", request.request_id)
+        await respond(request, send, reply.status, headers, reply.body, reply.stream)
 
 
 def _default_domain(url: str) -> str:

@@ -62,6 +62,17 @@ class S3Call:
             call.bucket, _, call.key = path[1:].partition("/")
         return call
 
+    def well_formed(self) -> bool:
+        """Path and query are UTF-8 once percent-decoded (S3 keys are UTF-8 text); bytes
+        that are not were kept as surrogates by the decoding."""
+        texts = [self.request.path, *(t for pair in self.query_pairs for t in pair)]
+        try:
+            for text in texts:
+                text.encode()
+        except UnicodeEncodeError:
+            return False
+        return True
+
     def header(self, name: str, default: str = "") -> str:
         return self.request.headers.get(name, default)
 
@@ -127,6 +138,14 @@ class S3Call:
         ):
             raise s3.MissingContentLength()
         mode = headers.get("x-amz-content-sha256", "")
+        declared = headers.get(
+            "x-amz-decoded-content-length" if mode.startswith("STREAMING-") else "content-length"
+        )
+        if declared and declared.isdigit() and int(declared) > self.settings.max_object_size:
+            # Refused from the headers, before the client sends (or we read) the body.
+            raise s3.EntityTooLarge(
+                ProposedSize=int(declared), MaxSizeAllowed=self.settings.max_object_size
+            )
         trailer_names = chunked.parse_trailer_names(headers.get("x-amz-trailer"))
         decoder: chunked.ChunkedDecoder | None = None
         checker: sigv4.PayloadHashChecker | None = None

@@ -97,6 +97,11 @@ class InvalidDigest(S3Error):
     message = "The Content-MD5 you specified is not valid."
 
 
+class InvalidURI(S3Error):
+    status = 400
+    message = "Couldn't parse the specified URI."
+
+
 class InvalidPart(S3Error):
     status = 400
     message = (

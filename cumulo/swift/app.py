@@ -15,7 +15,7 @@ from typing import Any
 
 from cumulo import errors
 from cumulo.config import Settings
-from cumulo.http.asgi import ClientDisconnected, Request, send_response, send_stream
+from cumulo.http.asgi import ClientDisconnected, Request, respond
 from cumulo.identity.service import IdentityService
 from cumulo.objects.service import ObjectService
 from cumulo.swift import router
@@ -146,19 +146,6 @@ class SwiftApp:
             "X-Openstack-Request-Id": request.request_id,
         }
         headers.setdefault("Content-Type", HTML)
-        is_head = request.method == "HEAD"
-        if response.stream is None or is_head:
-            await send_response(send, response.status, headers.items(), response.body, head=is_head)
-            return
-        try:
-            await send_stream(send, response.status, headers.items(), response.stream)
-        except ClientDisconnected:
-            log.info("%s: client disconnected", request.request_id)
-        except Exception:
-            # The status line is gone already; cutting the body short is all that is left.
-            log.exception(
-                "%s: %s %s failed while streaming",
-                request.request_id,
-                request.method,
-                request.raw_path,
-            )
+        await respond(
+            request, send, response.status, list(headers.items()), response.body, response.stream
+        )

@@ -120,14 +120,21 @@ def object_headers(record: ObjectRecord, etag: str, size: int | None = None) -> 
     headers.update(meta_headers(record.metadata, PREFIX))
     if record.delete_at is not None:
         headers["X-Delete-At"] = str(int(record.delete_at))
-    if record.manifest_kind == "slo":
+    if record.manifest_kind == "slo" or _is_multipart(record):
+        # As Swift's s3api shows an S3 multipart object: clients then know its
+        # ETag ("<md5>-N") is not the MD5 of the bytes.
         headers["X-Static-Large-Object"] = "True"
     return headers
 
 
+def _is_multipart(record: ObjectRecord) -> bool:
+    """Bytes assembled from several parts (an S3 multipart upload)."""
+    return record.manifest_kind is None and len(record.segments) > 1
+
+
 def _quoted_if_large(record: ObjectRecord, etag: str) -> str:
     # Swift quotes a large object's ETag: it is not the MD5 of the bytes.
-    return f'"{etag}"' if record.manifest_kind else etag
+    return f'"{etag}"' if record.manifest_kind or _is_multipart(record) else etag
 
 
 # --- handlers ------------------------------------------------------------------

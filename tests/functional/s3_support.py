@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import ipaddress
 import os
 import time
@@ -16,6 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
+import pytest
 import requests
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -36,11 +39,14 @@ class S3User:
     """A member's S3 profile, written exactly as `creds show --format aws` prints it."""
 
     server: Server
-    creds: dict[str, Any]
+    login: str
+    org: str
+    environment: str
     home: Path
     ca_bundle: Path | None = None
     profile_text: str = ""
     extra_env: dict[str, str] = field(default_factory=dict)
+    _creds: dict[str, Any] | None = None
 
     @classmethod
     def create(
@@ -54,32 +60,53 @@ class S3User:
         role: str = "member",
         ca_bundle: Path | None = None,
     ) -> S3User:
-        creds = server.member(org, env, login, role)
-        user = cls(server, creds, home, ca_bundle)
-        user.write_profile(login, org, env)
+        server.member(org, env, login, role)
+        user = cls(server, login, org, env, home, ca_bundle)
+        user.write_profile()
         return user
 
-    def write_profile(self, login: str, org: str, env: str) -> None:
-        self.profile_text = self.server.cli("creds", "show", login, org, env, "--format", "aws").stdout
+    def write_profile(self) -> None:
+        """Saves `creds show --format aws` alone as ~/.aws/credentials."""
+        self.profile_text = self.server.cli(
+            "creds", "show", self.login, self.org, self.environment, "--format", "aws"
+        ).stdout
         (self.home / ".aws").mkdir(parents=True, exist_ok=True)
         (self.home / ".aws" / "credentials").write_text(self.profile_text)
-        self.creds = self.server.creds(login, org, env)
+        self._creds = None
+
+    @property
+    def creds(self) -> dict[str, Any]:
+        """`creds show --format json` (fetched when first needed: each CLI call costs)."""
+        if self._creds is None:
+            self._creds = self.server.creds(self.login, self.org, self.environment)
+        return self._creds
+
+    def _profile(self, name: str) -> str:
+        for line in self.profile_text.splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.strip() == name:
+                return value.strip()
+        raise KeyError(name)
 
     @property
     def access_key(self) -> str:
-        return str(self.creds["s3"]["access_key_id"])
+        return self._profile("aws_access_key_id")
 
     @property
     def secret_key(self) -> str:
-        return str(self.creds["s3"]["secret_access_key"])
+        return self._profile("aws_secret_access_key")
+
+    @property
+    def region(self) -> str:
+        return self._profile("region")
+
+    @property
+    def endpoint_url(self) -> str:
+        return self._profile("endpoint_url")
 
     @property
     def project_id(self) -> str:
         return str(self.creds["openstack"]["project_id"])
-
-    @property
-    def region(self) -> str:
-        return str(self.creds["s3"]["region"])
 
     def env(self) -> dict[str, str]:
         """No AWS_* variable but the CA bundle: the credentials file says it all."""
@@ -95,17 +122,12 @@ class S3User:
         return run([str(BIN / "aws"), *args], self.env(), check=check, cwd=cwd)
 
     def session(self) -> boto3.Session:
-        """A boto3 session from the credentials file alone (endpoint and region included)."""
-        path = self.home / ".aws" / "credentials"
-        saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("AWS_")}
-        os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(path)
-        os.environ["AWS_CONFIG_FILE"] = str(self.home / ".aws" / "config")
-        try:
-            return boto3.Session()
-        finally:
-            os.environ.pop("AWS_SHARED_CREDENTIALS_FILE", None)
-            os.environ.pop("AWS_CONFIG_FILE", None)
-            os.environ.update(saved)
+        """A boto3 session from the credentials file alone (endpoint and region included),
+        as `HOME=<home>` would give, without touching this process's environment."""
+        core = botocore.session.Session()
+        core.set_config_variable("credentials_file", str(self.home / ".aws" / "credentials"))
+        core.set_config_variable("config_file", str(self.home / ".aws" / "config"))
+        return boto3.Session(botocore_session=core)
 
     def client(self, **config: Any) -> Any:
         session = self.session()
@@ -116,18 +138,25 @@ class S3User:
         return session.client("s3", **kwargs)
 
 
-def public_server(server: Server) -> Server:
-    """The server's ports in its environment too, so that the admin CLI's `creds show`
-    prints the endpoint this server really listens on (as a config file would)."""
-    server.env.update(
-        CUMULO_OBJECT_PORT=str(server.object_port),
-        CUMULO_IDENTITY_PORT=str(server.identity_port),
-        CUMULO_PORTAL_PORT=str(server.portal_port),
-    )
-    return server
-
-
 # --- raw signed requests ----------------------------------------------------------
+
+
+class _Signer(S3SigV4Auth):
+    """botocore's S3 SigV4 signer, with the payload hash chosen by the caller."""
+
+    def __init__(self, credentials: Credentials, region: str, payload: str | None) -> None:
+        super().__init__(credentials, "s3", region)
+        self._payload = payload
+        self.signature_value = ""
+        self.amz_date = ""
+
+    def payload(self, request: Any) -> str:
+        return self._payload or str(super().payload(request))
+
+    def signature(self, string_to_sign: str, request: Any) -> str:
+        self.amz_date = request.context["timestamp"]
+        self.signature_value = str(super().signature(string_to_sign, request))
+        return self.signature_value
 
 
 def signed(
@@ -138,25 +167,64 @@ def signed(
     access_key: str,
     secret_key: str,
     region: str,
-    body: bytes = b"",
+    body: Any = b"",
     headers: Mapping[str, str] | None = None,
     payload_hash: str | None = None,
     host: str | None = None,
+    chunk_signer: Any = None,
 ) -> requests.Response:
-    """A SigV4-signed request sent with requests, built by botocore's own signer."""
+    """A SigV4-signed request sent with requests, signed by botocore's own signer.
+
+    `chunk_signer(seed_signature, amz_date)`, if given, returns the body to send: for the
+    STREAMING-AWS4-HMAC-SHA256-PAYLOAD mode, whose chunk signatures chain from the seed.
+    """
     url = server.object_url + path
     all_headers = dict(headers or {})
     if host is not None:
         all_headers["Host"] = host
-    request = AWSRequest(method=method, url=url, data=body, headers=all_headers)
+    request = AWSRequest(
+        method=method, url=url, data=b"" if chunk_signer else body, headers=all_headers
+    )
     request.context["payload_signing_enabled"] = True
-    if payload_hash is not None:
-        request.headers["X-Amz-Content-SHA256"] = payload_hash
-    S3SigV4Auth(Credentials(access_key, secret_key), "s3", region).add_auth(request)
+    signer = _Signer(Credentials(access_key, secret_key), region, payload_hash)
+    signer.add_auth(request)
+    if chunk_signer is not None:
+        body = chunk_signer(signer.signature_value, signer.amz_date)
     prepared = request.prepare()
     return requests.request(
         method, url, headers=dict(prepared.headers), data=body, timeout=30, verify=False
     )
+
+
+def chunked_body(data: bytes, secret_key: str, region: str, chunk_size: int = 64 * 1024) -> Any:
+    """A chunk signer for `signed`: the aws-chunked body of `data`, each chunk signed."""
+
+    def build(seed: str, amz_date: str) -> bytes:
+        day = amz_date[:8]
+        key = ("AWS4" + secret_key).encode()
+        for part in (day, region, "s3", "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        scope = f"{day}/{region}/s3/aws4_request"
+        empty = hashlib.sha256(b"").hexdigest()
+        previous = seed
+        out = bytearray()
+        pieces = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)] + [b""]
+        for piece in pieces:
+            to_sign = (
+                f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{previous}\n{empty}\n"
+                f"{hashlib.sha256(piece).hexdigest()}"
+            )
+            previous = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+            out += f"{len(piece):x};chunk-signature={previous}\r\n".encode() + piece + b"\r\n"
+        return bytes(out)
+
+    return build
+
+
+def chunked_length(size: int, chunk_size: int = 64 * 1024) -> int:
+    """The encoded length of `chunked_body` for a payload of `size` bytes."""
+    sizes = [min(chunk_size, size - i) for i in range(0, size, chunk_size)] + [0]
+    return sum(len(f"{n:x}") + len(";chunk-signature=") + 64 + 4 + n for n in sizes)
 
 
 def error_code(response: requests.Response) -> str:
@@ -176,7 +244,7 @@ def client_error_code(exc: Any) -> str:
 
 def make_tls(directory: Path) -> tuple[Path, Path, Path]:
     """A CA and a server certificate for 127.0.0.1/localhost: (ca, cert, key) PEM paths."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Cumulo test CA")])
     ca_cert = (
@@ -236,7 +304,11 @@ def make_tls(directory: Path) -> tuple[Path, Path, Path]:
         .sign(ca_key, hashes.SHA256())
     )
     directory.mkdir(parents=True, exist_ok=True)
-    ca_path, cert_path, key_path = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    ca_path, cert_path, key_path = (
+        directory / "ca.pem",
+        directory / "cert.pem",
+        directory / "key.pem",
+    )
     ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
@@ -281,3 +353,34 @@ def unique(prefix: str) -> str:
 def host_port(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.hostname}:{parts.port}"
+
+
+def start_server(tmp_path_factory: pytest.TempPathFactory, name: str, *extra_args: str) -> Server:
+    """One module's server, started like the README with its ports known to the CLI."""
+    server = Server(tmp_path_factory.mktemp(name), extra_args=list(extra_args))
+    return server.start()
+
+
+def peak_rss_kib(server: Server) -> dict[int, int]:
+    """VmHWM of the server's process tree, by pid."""
+    assert server.proc is not None
+
+    def tree(root: int) -> list[int]:
+        found = [root]
+        for task in Path(f"/proc/{root}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found.extend(tree(int(child)))
+        return found
+
+    peaks: dict[int, int] = {}
+    for pid in tree(server.proc.pid):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks[pid] = int(line.split()[1])
+    return peaks
+
+
+def stop_server(server: Server) -> None:
+    server.stop()
+    log = server.log()
+    assert "Traceback" not in log, log[-5000:]

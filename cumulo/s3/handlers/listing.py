@@ -110,13 +110,13 @@ async def list_objects(app: S3App, call: S3Call, target: Target) -> Reply:
 
 
 def _token(name: str) -> str:
-    return base64.urlsafe_b64encode(name.encode("utf-8", "surrogateescape")).decode()
+    return base64.urlsafe_b64encode(name.encode()).decode()
 
 
 def _untoken(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode("utf-8", "surrogateescape")
-    except (binascii.Error, ValueError):
+        return base64.urlsafe_b64decode(token.encode()).decode("utf-8")
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
         raise s3.InvalidArgument(
             "The continuation token provided is incorrect",
             ArgumentName="continuation-token",

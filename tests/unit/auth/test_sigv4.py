@@ -457,3 +457,9 @@ def test_canonical_query_string_matches_botocore() -> None:
     ours = sigv4.canonical_query_string(query, presigned=False)
     theirs = S3SigV4Auth(Credentials("a", "b"), "s3", "r")._canonical_query_string_params(query)
     assert ours == theirs
+
+
+def test_canonical_query_string_keeps_bytes_that_are_not_utf8() -> None:
+    # parse_qsl(..., errors="surrogateescape") keeps %FF as a lone surrogate.
+    query = [("prefix", "\udcff"), ("a", "é")]
+    assert sigv4.canonical_query_string(query, presigned=False) == "a=%C3%A9&prefix=%FF"

@@ -1,0 +1,335 @@
+"""Bad input gets S3's own error code, in an S3 XML error document, and changes nothing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from tests.functional.s3_support import (
+    S3User,
+    chunked_body,
+    chunked_length,
+    error_code,
+    signed,
+    start_server,
+    stop_server,
+    unique,
+)
+from tests.harness import Server
+
+STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = start_server(tmp_path_factory, "s3-bad")
+    try:
+        yield srv
+    finally:
+        stop_server(srv)
+
+
+@pytest.fixture
+def user(server: Server, tmp_path: Path) -> S3User:
+    u = S3User.create(server, unique("bad"), "env", "bea", tmp_path / "home")
+    s3 = u.client()
+    s3.create_bucket(Bucket="bkt")
+    s3.put_object(Bucket="bkt", Key="keep", Body=b"original")
+    return u
+
+
+def _send(user: S3User, method: str, path: str, **kwargs: Any) -> requests.Response:
+    kwargs.setdefault("access_key", user.access_key)
+    kwargs.setdefault("secret_key", user.secret_key)
+    kwargs.setdefault("region", user.region)
+    return signed(user.server, method, path, **kwargs)
+
+
+def _md5(body: bytes) -> dict[str, str]:
+    return {"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()}
+
+
+def _unchanged(user: S3User) -> None:
+    s3 = user.client()
+    assert s3.get_object(Bucket="bkt", Key="keep")["Body"].read() == b"original"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="bkt")["Contents"]] == ["keep"]
+
+
+def _expect(reply: requests.Response, status: int, code: str) -> None:
+    assert (reply.status_code, error_code(reply)) == (status, code), reply.text
+
+
+def test_malformed_xml_delete_objects(user: S3User) -> None:
+    for body in (
+        b"<Delete><Object><Key>keep</Key></Object>",  # not closed
+        b"<Delete><Object><Key>keep</Key></Object></Delete>trailing<",
+        b"<NotDelete><Object><Key>keep</Key></Object></NotDelete>",
+        b"\xff\xfe<Delete/>",
+        b"",
+    ):
+        _expect(
+            _send(user, "POST", "/bkt?delete", body=body, headers=_md5(body)), 400, "MalformedXML"
+        )
+    _unchanged(user)
+
+
+def test_malformed_xml_complete_multipart_upload(user: S3User) -> None:
+    s3 = user.client()
+    uid = s3.create_multipart_upload(Bucket="bkt", Key="mp")["UploadId"]
+    etag = s3.upload_part(Bucket="bkt", Key="mp", UploadId=uid, PartNumber=1, Body=b"x")["ETag"]
+    for body in (
+        f"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag>",
+        "<CompleteMultipartUpload><Part><PartNumber>one</PartNumber></Part>"
+        "</CompleteMultipartUpload>",
+        "<CompleteMultipartUpload></CompleteMultipartUpload>",
+    ):
+        reply = _send(user, "POST", f"/bkt/mp?uploadId={uid}", body=body.encode())
+        _expect(reply, 400, "MalformedXML")
+    assert [
+        p["PartNumber"] for p in s3.list_parts(Bucket="bkt", Key="mp", UploadId=uid)["Parts"]
+    ] == [1]
+    _unchanged(user)
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol9 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+]>
+<Delete><Object><Key>&lol9;</Key></Object></Delete>"""
+
+EXTERNAL = b"""<?xml version="1.0"?>
+<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<Delete><Object><Key>&x;</Key></Object></Delete>"""
+
+INTERNAL = b"""<?xml version="1.0"?>
+<!DOCTYPE d [<!ENTITY k "keep">]>
+<Delete><Object><Key>&k;</Key></Object></Delete>"""
+
+
+def test_xml_with_entities_or_a_dtd(user: S3User) -> None:
+    for body in (BILLION_LAUGHS, EXTERNAL, INTERNAL):
+        _expect(
+            _send(user, "POST", "/bkt?delete", body=body, headers=_md5(body)), 400, "MalformedXML"
+        )
+    _unchanged(user)
+
+
+def test_oversized_bodies(user: S3User, server: Server) -> None:
+    keys = "".join(f"<Object><Key>k{i:07d}</Key></Object>" for i in range(40_000))
+    body = f"<Delete>{keys}<Object><Key>keep</Key></Object></Delete>".encode()
+    assert len(body) > 1024 * 1024
+    reply = _send(user, "POST", "/bkt?delete", body=body, headers=_md5(body))
+    _expect(reply, 400, "MaxMessageLengthExceeded")
+
+    many = "".join(f"<Object><Key>k{i}</Key></Object>" for i in range(1001))
+    body = f"<Delete>{many}<Object><Key>keep</Key></Object></Delete>".encode()
+    _expect(_send(user, "POST", "/bkt?delete", body=body, headers=_md5(body)), 400, "MalformedXML")
+
+    # A PutObject beyond the largest object is refused from its headers, body unsent.
+    conn = http.client.HTTPConnection("127.0.0.1", server.object_port, timeout=10)
+    headers = _signed_headers(user, "PUT", "/bkt/huge", {"Content-Length": str(6 * 1024**3)})
+    conn.putrequest("PUT", "/bkt/huge", skip_accept_encoding=True, skip_host=True)
+    for name, value in headers.items():
+        conn.putheader(name, value)
+    conn.putheader("Expect", "100-continue")
+    conn.endheaders()
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    assert response.status == 400 and b"<Code>EntityTooLarge</Code>" in body, body
+    _unchanged(user)
+
+
+def test_a_refused_upload_leaves_the_connection_usable(user: S3User) -> None:
+    """A client that sent `Expect: 100-continue` and got a final status sends no body;
+    the server must not read the client's next request as that body."""
+    s3 = user.client()
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(Bucket="nobucket", Key="k", Body=b"x" * (2 * 1024 * 1024))
+    assert refused.value.response["Error"]["Code"] == "NoSuchBucket"
+    assert s3.get_object(Bucket="bkt", Key="keep")["Body"].read() == b"original"
+
+    conn = http.client.HTTPConnection("127.0.0.1", user.server.object_port, timeout=10)
+    headers = _signed_headers(user, "PUT", "/nobucket/k", {"Content-Length": "5"})
+    conn.putrequest("PUT", "/nobucket/k", skip_accept_encoding=True, skip_host=True)
+    for name, value in headers.items():
+        conn.putheader(name, value)
+    conn.putheader("Expect", "100-continue")
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 404 and b"NoSuchBucket" in response.read()
+    assert response.getheader("Connection") == "close"
+    conn.close()
+    _unchanged(user)
+
+
+def _signed_headers(user: S3User, method: str, path: str, extra: dict[str, str]) -> dict[str, str]:
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=user.server.object_url + path, headers=extra)
+    request.headers["X-Amz-Content-SHA256"] = "UNSIGNED-PAYLOAD"
+    S3SigV4Auth(Credentials(user.access_key, user.secret_key), "s3", user.region).add_auth(request)
+    out = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+    out["Host"] = f"127.0.0.1:{user.server.object_port}"
+    return out
+
+
+def test_wrong_signature(user: S3User) -> None:
+    reply = _send(user, "PUT", "/bkt/keep", body=b"changed", secret_key="wrong-secret")
+    _expect(reply, 403, "SignatureDoesNotMatch")
+    reply = _send(user, "PUT", "/bkt/new", body=b"new", secret_key=user.secret_key[:-1] + "x")
+    _expect(reply, 403, "SignatureDoesNotMatch")
+    # The body does not match the SHA-256 that was signed.
+    reply = _send(
+        user,
+        "PUT",
+        "/bkt/keep",
+        body=b"changed",
+        payload_hash=hashlib.sha256(b"something else").hexdigest(),
+    )
+    _expect(reply, 400, "XAmzContentSHA256Mismatch")
+    _unchanged(user)
+
+
+def test_signed_chunks_and_a_tampered_one(user: S3User) -> None:
+    data = bytes(range(256)) * 1024  # 256 KiB: four 64 KiB chunks and the final one
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "X-Amz-Decoded-Content-Length": str(len(data)),
+        "Content-Length": str(chunked_length(len(data))),
+    }
+    good = chunked_body(data, user.secret_key, user.region)
+    reply = _send(
+        user, "PUT", "/bkt/chunked", headers=headers, payload_hash=STREAMING, chunk_signer=good
+    )
+    assert reply.status_code == 200, reply.text
+    s3 = user.client()
+    got = s3.get_object(Bucket="bkt", Key="chunked")
+    assert got["Body"].read() == data and "ContentEncoding" not in got
+
+    def tampered(seed: str, amz_date: str) -> bytes:
+        body = bytearray(good(seed, amz_date))
+        at = body.index(b"chunk-signature=", 200) + len("chunk-signature=")
+        body[at] = ord("0") if body[at] != ord("0") else ord("1")
+        return bytes(body)
+
+    for key in ("chunked", "other"):
+        reply = _send(
+            user,
+            "PUT",
+            f"/bkt/{key}",
+            headers=headers,
+            payload_hash=STREAMING,
+            chunk_signer=tampered,
+        )
+        _expect(reply, 403, "SignatureDoesNotMatch")
+    assert s3.get_object(Bucket="bkt", Key="chunked")["Body"].read() == data
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="bkt")["Contents"]]
+    assert keys == ["chunked", "keep"]
+
+
+def test_expired_presigned_url(user: S3User) -> None:
+    import time
+
+    s3 = user.client()
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "bkt", "Key": "keep"}, ExpiresIn=1
+    )
+    put = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "bkt", "Key": "keep"}, ExpiresIn=1
+    )
+    time.sleep(2.1)
+    _expect(requests.get(url, timeout=10), 403, "AccessDenied")
+    _expect(requests.put(put, data=b"changed", timeout=10), 403, "AccessDenied")
+    _unchanged(user)
+
+
+def test_wrong_region(user: S3User) -> None:
+    reply = _send(user, "PUT", "/bkt/keep", body=b"changed", region="us-west-9")
+    _expect(reply, 400, "AuthorizationHeaderMalformed")
+    assert "us-west-9" in reply.text and user.region in reply.text
+    _unchanged(user)
+
+
+def test_clock_skew(user: S3User, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+
+    import botocore.auth
+
+    past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=20)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: past.replace(tzinfo=None))
+    _expect(_send(user, "PUT", "/bkt/keep", body=b"changed"), 403, "RequestTimeTooSkewed")
+    monkeypatch.undo()
+    _unchanged(user)
+
+
+def test_unknown_access_key(user: S3User) -> None:
+    reply = _send(user, "PUT", "/bkt/keep", body=b"changed", access_key="AKIANOSUCHKEY000000")
+    _expect(reply, 403, "InvalidAccessKeyId")
+    _unchanged(user)
+
+
+def test_another_projects_bucket(user: S3User, server: Server, tmp_path: Path) -> None:
+    other = S3User.create(server, unique("bad"), "env", "ola", tmp_path / "other")
+    theirs = other.client()
+    theirs.create_bucket(Bucket="theirs")
+    theirs.put_object(Bucket="theirs", Key="secret", Body=b"theirs")
+    target = f"/{other.project_id}:theirs"
+    for method, path, body in (
+        ("GET", target + "/secret", b""),
+        ("GET", target, b""),
+        ("PUT", target + "/secret", b"mine now"),
+        ("DELETE", target + "/secret", b""),
+        ("DELETE", target, b""),
+        ("PUT", f"/{other.project_id}:newbucket", b""),
+    ):
+        _expect(_send(user, method, path, body=body), 403, "AccessDenied")
+    # Their bucket's bare name means a bucket of the caller's own project.
+    _expect(_send(user, "GET", "/theirs/secret"), 404, "NoSuchBucket")
+    assert theirs.get_object(Bucket="theirs", Key="secret")["Body"].read() == b"theirs"
+    assert "newbucket" not in [b["Name"] for b in theirs.list_buckets()["Buckets"]]
+    _unchanged(user)
+
+
+def test_unknown_subresource_and_method(user: S3User) -> None:
+    for path in ("/bkt?tagging", "/bkt?lifecycle", "/bkt/keep?torrent", "/bkt?versions"):
+        _expect(_send(user, "GET", path), 501, "NotImplemented")
+    _expect(_send(user, "PUT", "/bkt?policy", body=b"{}"), 501, "NotImplemented")
+    _expect(_send(user, "POST", "/bkt/keep", body=b""), 405, "MethodNotAllowed")
+    _unchanged(user)
+
+
+def test_read_only_member_cannot_write(user: S3User, server: Server, tmp_path: Path) -> None:
+    org = user.org
+    reader = S3User.create(server, org, "env", "rita", tmp_path / "reader", role="read-only")
+    s3 = reader.client()
+    assert s3.get_object(Bucket="bkt", Key="keep")["Body"].read() == b"original"
+    for call in (
+        lambda: s3.put_object(Bucket="bkt", Key="keep", Body=b"changed"),
+        lambda: s3.delete_object(Bucket="bkt", Key="keep"),
+        lambda: s3.delete_objects(Bucket="bkt", Delete={"Objects": [{"Key": "keep"}]}),
+        lambda: s3.create_bucket(Bucket="readers"),
+        lambda: s3.delete_bucket(Bucket="bkt"),
+        lambda: s3.create_multipart_upload(Bucket="bkt", Key="keep"),
+        lambda: s3.copy_object(Bucket="bkt", Key="copy", CopySource="bkt/keep"),
+        lambda: s3.put_bucket_acl(Bucket="bkt", ACL="public-read"),
+    ):
+        with pytest.raises(ClientError) as denied:
+            call()
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    _unchanged(user)
+    assert [b["Name"] for b in user.client().list_buckets()["Buckets"]] == ["bkt"]
