@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.installed-runtime
 TESTING := $(VENV)/.installed-test
 WORKERS ?= auto
 
-.PHONY: help serve test lint format typecheck check docs
+.PHONY: help serve test lint format typecheck check docs bench
 
 help:  ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -32,6 +32,10 @@ typecheck: $(TESTING)  ## mypy (strict) on the package
 	$(BIN)/mypy
 
 check: lint typecheck test  ## everything CI runs
+
+bench: $(RUNTIME)  ## benchmark Cumulo beside the installed peers (bench/README.md)
+	$(BIN)/pip install -q -r bench/requirements.txt
+	$(BIN)/python -m bench.run $(ARGS)
 
 docs: $(RUNTIME)  ## regenerate the generated docs (settings, S3 operation coverage)
 	$(BIN)/cumulo settings --markdown > docs/settings.md
