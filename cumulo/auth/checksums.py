@@ -21,9 +21,8 @@ import hmac
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
-
-from awscrt import checksums as _crt  # type: ignore[import-untyped]
+from functools import cache
+from typing import Any, Protocol
 
 from cumulo.auth.errors import BadDigest, InvalidDigest, InvalidRequest
 
@@ -54,23 +53,32 @@ class _Crc:
         return self._value.to_bytes(self._size, "big")
 
 
+@cache
+def _crt() -> Any:
+    """awscrt (CRC32C, CRC64NVME, CRC combination), imported on first use: its native
+    library costs every worker ~6 MiB of RSS, and most requests never need it."""
+    from awscrt import checksums  # type: ignore[import-untyped]
+
+    return checksums
+
+
 def _crc32(data: bytes, previous: int) -> int:
     return zlib.crc32(data, previous)
 
 
 def _crc32c(data: bytes, previous: int) -> int:
-    return int(_crt.crc32c(data, previous))
+    return int(_crt().crc32c(data, previous))
 
 
 def _crc64nvme(data: bytes, previous: int) -> int:
-    return int(_crt.crc64nvme(data, previous))
+    return int(_crt().crc64nvme(data, previous))
 
 
 _DIGEST_SIZES = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
 _COMBINE: dict[str, Callable[[int, int, int], int]] = {
-    "CRC32": lambda a, b, n: int(_crt.combine_crc32(a, b, n)),
-    "CRC32C": lambda a, b, n: int(_crt.combine_crc32c(a, b, n)),
-    "CRC64NVME": lambda a, b, n: int(_crt.combine_crc64nvme(a, b, n)),
+    "CRC32": lambda a, b, n: int(_crt().combine_crc32(a, b, n)),
+    "CRC32C": lambda a, b, n: int(_crt().combine_crc32c(a, b, n)),
+    "CRC64NVME": lambda a, b, n: int(_crt().combine_crc64nvme(a, b, n)),
 }
 
 
@@ -177,8 +185,11 @@ class ChecksumSet:
         trailer_names: Sequence[str] = (),
         *,
         default_algorithm: str | None = None,
+        md5: bool = True,
     ) -> None:
-        self._md5 = hashlib.md5(usedforsecurity=False)
+        # md5=False: the caller computes the body's MD5 anyway (for the ETag) and
+        # checks Content-MD5 itself against `content_md5_hex`; hashing twice costs.
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
         self._content_md5 = _parse_content_md5(headers.get("content-md5"))
         self.algorithm: str | None = None
         self.in_trailer = False
@@ -215,15 +226,25 @@ class ChecksumSet:
         self._hasher: Hasher | None = new_hasher(computed) if computed else None
         self._computed_algorithm = computed or None
 
+    @property
+    def content_md5_hex(self) -> str | None:
+        """The Content-MD5 the client declared (validated), as hex."""
+        return None if self._content_md5 is None else self._content_md5.hex()
+
     def update(self, data: bytes) -> None:
-        self._md5.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
         if self._hasher is not None:
             self._hasher.update(data)
 
     def finish(self, trailers: Mapping[str, str] | None = None) -> VerifiedChecksums:
         """Compare what was computed with what was claimed; BadDigest if they differ."""
-        md5 = self._md5.digest()
-        if self._content_md5 is not None and not hmac.compare_digest(md5, self._content_md5):
+        md5 = self._md5.digest() if self._md5 is not None else b""
+        if (
+            self._md5 is not None
+            and self._content_md5 is not None
+            and not hmac.compare_digest(md5, self._content_md5)
+        ):
             raise BadDigest(extra={"ExpectedDigest": self._content_md5.hex()})
         result: dict[str, str] = {}
         if self._hasher is not None and self._computed_algorithm is not None:

@@ -28,8 +28,12 @@ LANGUAGES = ("en", "es")
 API_KEY_PREFIX = "cumulo_"
 MIN_PASSWORD = 8
 # Any text without control characters and not only blanks (also in the OpenAPI document).
-KEY_NAME_PATTERN = r"^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+# Explicit ranges only: `\s` differs between Python and ECMAScript (OpenAPI tools).
+KEY_NAME_PATTERN = r"^[^\u0000-\u001f\u007f]*[^\u0000-\u0020\u007f-\u00a0][^\u0000-\u001f\u007f]*$"
+# ASCII only and no character classes whose meaning differs between regex engines
+# (Python's \s matches U+0085 and U+001C-1F; ECMAScript's, used by OpenAPI tools, does
+# not), so the served schema and the server's check accept exactly the same addresses.
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$"
 
 
 @functools.cache
@@ -283,12 +287,12 @@ def check_password(password: str) -> str:
 
 
 def check_key_name(name: str) -> str:
-    if not 1 <= len(name) <= 100 or not re.search(KEY_NAME_PATTERN, name):
+    if not 1 <= len(name) <= 100 or not re.fullmatch(KEY_NAME_PATTERN, name):
         raise errors.InvalidInput("an API key name needs 1 to 100 characters, not only blanks")
     return name
 
 
 def check_email(email: str) -> str:
-    if len(email) > 254 or not re.search(EMAIL_PATTERN, email):
+    if len(email) > 254 or not re.fullmatch(EMAIL_PATTERN, email):
         raise errors.InvalidInput("the e-mail address is not valid")
     return email

@@ -42,10 +42,9 @@ class MultipartService:
         principal: str,
     ) -> Upload:
         check_object_name(name)
-        found = await self.objects.container(project_id, container)
         upload = Upload(
             id=new_id(),
-            container_id=found.id,
+            container_id=await self.objects.container_id(project_id, container),
             name=name,
             created_at=time.time(),
             content_type=content_type,
@@ -58,8 +57,8 @@ class MultipartService:
         return upload
 
     async def get(self, project_id: str, container: str, name: str, upload_id: str) -> Upload:
-        found = await self.objects.container(project_id, container)
-        return await in_thread(self.uploads.get, found.id, upload_id, name)
+        found = await self.objects.container_id(project_id, container)
+        return await in_thread(self.uploads.get, found, upload_id, name)
 
     async def upload_part(
         self,
@@ -108,10 +107,9 @@ class MultipartService:
         upload_id_marker: str = "",
         limit: int = 1000,
     ) -> list[Upload]:
-        found = await self.objects.container(project_id, container)
         return await in_thread(
             self.uploads.list_uploads,
-            found.id,
+            await self.objects.container_id(project_id, container),
             prefix=prefix,
             key_marker=key_marker,
             upload_id_marker=upload_id_marker,

@@ -33,6 +33,9 @@ CHUNK = 1024 * 1024
 MAX_NAME_BYTES = 1024
 MAX_CONTAINER_NAME_BYTES = 256
 MAX_MANIFEST_DEPTH = 10
+# How stale a cached container id may be: a container deleted (or re-created) by
+# another process is noticed within this time.
+CONTAINER_CACHE_SECONDS = 1.0
 
 
 # Called once a body has ended, before it becomes visible: raises to refuse it, or
@@ -80,6 +83,7 @@ class ObjectService:
         self.blobs = blobs
         self.max_object_size = max_object_size
         self.chunk_size = chunk_size
+        self._container_ids: dict[tuple[str, str], tuple[float, str]] = {}
 
     # --- maintenance --------------------------------------------------------
 
@@ -141,7 +145,22 @@ class ObjectService:
         return await in_thread(self.store.create_container, project_id, name, metadata or {})
 
     async def container(self, project_id: str, name: str) -> Container:
+        """A container with its current counts and metadata (not cached)."""
         return await in_thread(self.store.container, project_id, name)
+
+    async def container_id(self, project_id: str, name: str) -> str:
+        """A container's id, cached for at most a second: object requests need only
+        this, and a lookup each would cost as much as the object's own query."""
+        key = (project_id, name)
+        now = time.monotonic()
+        hit = self._container_ids.get(key)
+        if hit is not None and now - hit[0] < CONTAINER_CACHE_SECONDS:
+            return hit[1]
+        found = await self.container(project_id, name)
+        if len(self._container_ids) > 10000:
+            self._container_ids.clear()
+        self._container_ids[key] = (now, found.id)
+        return found.id
 
     async def set_container_metadata(
         self, project_id: str, name: str, changes: dict[str, str | None]
@@ -149,6 +168,7 @@ class ObjectService:
         await in_thread(self.store.set_container_metadata, project_id, name, changes)
 
     async def delete_container(self, project_id: str, name: str) -> None:
+        self._container_ids.pop((project_id, name), None)
         await self.unlink_blobs(await in_thread(self.store.delete_container, project_id, name))
 
     async def list_objects(
@@ -163,10 +183,9 @@ class ObjectService:
         reverse: bool = False,
         delimiter: str = "",
     ) -> list[ListEntry]:
-        found = await self.container(project_id, container)
         return await in_thread(
             self.store.list_objects,
-            found.id,
+            await self.container_id(project_id, container),
             prefix=prefix,
             marker=marker,
             end_marker=end_marker,
@@ -178,8 +197,9 @@ class ObjectService:
     # --- objects ------------------------------------------------------------
 
     async def head_object(self, project_id: str, container: str, name: str) -> ObjectRecord:
-        found = await self.container(project_id, container)
-        return await in_thread(self.store.get_object, found.id, name)
+        return await in_thread(
+            self.store.get_object, await self.container_id(project_id, container), name
+        )
 
     async def put_object(
         self,
@@ -198,11 +218,11 @@ class ObjectService:
         """Stores an object. `finish`, if given, runs once the body has ended and before
         anything is visible: it may refuse the body (raise) or return checksums to keep."""
         check_object_name(name)
-        found = await self.container(project_id, container)
+        found_id = await self.container_id(project_id, container)
         segment, etag, checksums = await self.write_body(body, expected_md5, finish)
         record = ObjectRecord(
             id=new_id(),
-            container_id=found.id,
+            container_id=found_id,
             name=name,
             size=segment.size,
             etag=etag,
@@ -272,8 +292,9 @@ class ObjectService:
         return updated
 
     async def delete_object(self, project_id: str, container: str, name: str) -> ObjectRecord:
-        found = await self.container(project_id, container)
-        record = await in_thread(self.store.delete_object, found.id, name)
+        record = await in_thread(
+            self.store.delete_object, await self.container_id(project_id, container), name
+        )
         await self.unlink_blobs([s.blob for s in record.segments])
         return record
 
@@ -292,7 +313,7 @@ class ObjectService:
     ) -> ObjectRecord:
         """Copies the source's content (a large object's assembled bytes) to a new name."""
         check_object_name(name)
-        target = await self.container(project_id, container)
+        target_id = await self.container_id(project_id, container)
         if source.manifest_kind is None:
             # Plain bytes: link the blobs, no copying.
             segments = tuple(
@@ -306,7 +327,7 @@ class ObjectService:
             segments, size = (segment,), segment.size
         record = ObjectRecord(
             id=new_id(),
-            container_id=target.id,
+            container_id=target_id,
             name=name,
             size=size,
             etag=etag,
@@ -339,10 +360,10 @@ class ObjectService:
     ) -> ObjectRecord:
         """Stores a large-object manifest: `slo` (JSON segment list) or `dlo` (prefix)."""
         check_object_name(name)
-        found = await self.container(project_id, container)
+        found_id = await self.container_id(project_id, container)
         record = ObjectRecord(
             id=new_id(),
-            container_id=found.id,
+            container_id=found_id,
             name=name,
             size=size,
             etag=etag,
@@ -388,7 +409,7 @@ class ObjectService:
                 break
             segments = await in_thread(
                 self.store.get_objects,
-                (await self.container(project_id, container)).id,
+                await self.container_id(project_id, container),
                 [e.name for e in page],
             )
             for entry in page:
@@ -412,10 +433,10 @@ class ObjectService:
         found: dict[tuple[str, str], ObjectRecord] = {}
         for container, names in by_container.items():
             try:
-                holder = await self.container(project_id, container)
+                holder = await self.container_id(project_id, container)
             except errors.NoSuchContainer:
                 raise errors.Conflict(f"a segment container {container!r} is gone") from None
-            for name, obj in (await in_thread(self.store.get_objects, holder.id, names)).items():
+            for name, obj in (await in_thread(self.store.get_objects, holder, names)).items():
                 found[(container, name)] = obj
         pieces: list[Piece] = []
         for entry in entries:

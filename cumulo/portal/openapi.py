@@ -8,6 +8,7 @@ required, additionalProperties), string (minLength, maxLength, enum), integer
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -53,7 +54,7 @@ def check(schema: dict[str, Any], value: Any, where: str) -> Any:
         if "enum" in schema and value not in schema["enum"]:
             choices = ", ".join(str(c) for c in schema["enum"] if c is not None)
             raise errors.InvalidInput(f"{where} must be one of {choices}")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
+        if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
             raise errors.InvalidInput(f"{where} is not in the expected form")
         return value
     if kind == "integer":
@@ -174,3 +175,12 @@ def document(routes: list[Route], settings: Settings) -> dict[str, Any]:
             },
         },
     }
+
+
+@functools.cache
+def _pattern(ecma: str) -> re.Pattern[str]:
+    """An OpenAPI (ECMAScript) pattern for Python's re: there `$` also matches before a
+    final newline, which ECMAScript's does not, so a trailing `$` becomes `\\Z`."""
+    if ecma.endswith("$") and not ecma.endswith("\\$"):
+        ecma = ecma[:-1] + r"\Z"
+    return re.compile(ecma)

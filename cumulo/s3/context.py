@@ -33,6 +33,15 @@ class Target:
     own: bool  # the bucket is in the caller's own project
 
 
+@dataclass(frozen=True)
+class Body:
+    """A request body being decoded and verified as it streams."""
+
+    stream: AsyncIterator[bytes]
+    finish: Finish
+    expected_md5: str | None  # hex; for the object service to check (md5=False)
+
+
 @dataclass
 class S3Call:
     request: Request
@@ -129,9 +138,11 @@ class S3Call:
 
     # --- body -------------------------------------------------------------------
 
-    def body(self, *, default_checksum: str | None = None) -> tuple[AsyncIterator[bytes], Finish]:
+    def body(self, *, default_checksum: str | None = None, md5: bool = True) -> Body:
         """The decoded body, and the check to run once it has ended (before anything
-        becomes visible): it raises on any mismatch, or returns the checksums to keep."""
+        becomes visible): it raises on any mismatch, or returns the checksums to keep.
+        With md5=False the Content-MD5 check is left to the object service, which
+        hashes the body for its ETag anyway (`Body.expected_md5`)."""
         headers = self.request.headers
         if "content-length" not in headers and "chunked" not in headers.get(
             "transfer-encoding", ""
@@ -159,7 +170,7 @@ class S3Call:
             )
         elif self.verified is not None:
             checker = self.verified.payload_checker()
-        checks = ChecksumSet(headers, trailer_names, default_algorithm=default_checksum)
+        checks = ChecksumSet(headers, trailer_names, default_algorithm=default_checksum, md5=md5)
         trailers: dict[str, str] = {}
 
         async def stream() -> AsyncIterator[bytes]:
@@ -178,11 +189,12 @@ class S3Call:
                 checker.finish()
             return checks.finish(trailers).checksums
 
-        return stream(), finish
+        return Body(stream(), finish, None if md5 else checks.content_md5_hex)
 
     async def document(self, limit: int = 1024 * 1024) -> bytes:
         """A small request document (XML), decoded and verified like any body."""
-        stream, finish = self.body()
+        body = self.body()
+        stream, finish = body.stream, body.finish
         parts: list[bytes] = []
         size = 0
         async for chunk in stream:

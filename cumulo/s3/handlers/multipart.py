@@ -68,8 +68,10 @@ async def create_multipart_upload(app: S3App, call: S3Call, target: Target) -> R
 async def upload_part(app: S3App, call: S3Call, target: Target) -> Reply:
     number = _part_number(call)
     upload = await _upload(app, call, target)
-    body, finish = call.body()
-    part = await app.multipart.upload_part(upload, number, body, finish=finish)
+    body = call.body(md5=False)
+    part = await app.multipart.upload_part(
+        upload, number, body.stream, expected_md5=body.expected_md5, finish=body.finish
+    )
     headers = [("ETag", f'"{part.etag}"')]
     if part.checksum and upload.checksum_algorithm:
         headers.append((f"x-amz-checksum-{upload.checksum_algorithm.lower()}", part.checksum))

@@ -45,16 +45,17 @@ async def put_object(app: S3App, call: S3Call, target: Target) -> Reply:
             raise s3.PreconditionFailed(Condition="If-None-Match")
         except errors.NoSuchObject:
             pass
-    body, finish = call.body()
+    body = call.body(md5=False)
     record = await app.objects.put_object(
         target.project_id,
         target.bucket,
         call.key,
-        body,
+        body.stream,
         content_type=content_type(call.request.headers, call.key),
         metadata=metadata,
         headers=headers,
-        finish=finish,
+        expected_md5=body.expected_md5,
+        finish=body.finish,
     )
     return Reply(200, [_etag_header(record), *_checksum_headers(record.checksums)])
 

@@ -185,3 +185,18 @@ def test_default_algorithm() -> None:
     assert run({"x-amz-checksum-crc32": crc}, default_algorithm="CRC64NVME").checksums == {
         "CRC32": crc
     }
+
+
+def test_md5_can_be_left_to_the_caller() -> None:
+    import base64
+    import hashlib
+
+    from cumulo.auth.checksums import ChecksumSet
+
+    body = b"hello world"
+    declared = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    checks = ChecksumSet({"content-md5": declared}, md5=False)
+    checks.update(body)
+    # The caller (the object service, which hashes for the ETag) compares instead.
+    assert checks.finish().md5_hex == ""
+    assert checks.content_md5_hex == hashlib.md5(b"other").hexdigest()
