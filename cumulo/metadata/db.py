@@ -7,7 +7,10 @@ failing on upgrade; reads run in autocommit, each statement its own snapshot.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from cumulo.metadata.group_commit import FileLock, GroupCommitter
@@ -30,6 +33,8 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self._local = threading.local()
+        self._statements: dict[Select[Any], tuple[str, list[str], Any]] = {}
         if self.is_sqlite:
             self.engine = create_engine(
                 url, pool_size=pool_size, max_overflow=16, connect_args={"timeout": 30}
@@ -43,6 +48,45 @@ class Database:
             self.engine = create_engine(
                 url, pool_size=pool_size, max_overflow=16, pool_pre_ping=True
             )
+
+    @property
+    def reads_inline(self) -> bool:
+        """Point reads are cheap enough to run on the caller's thread (SQLite: local,
+        never waits for writers in WAL mode); elsewhere they are network round trips."""
+        return self.is_sqlite
+
+    def first(self, statement: Select[Any], params: dict[str, Any]) -> Any:
+        """The first row of a fixed statement with bound parameters, or None.
+
+        On SQLite this skips SQLAlchemy's per-call machinery (connection checkout,
+        cache-key generation, result wrapping: ~80 µs) for the plain driver on a
+        per-thread connection (~5 µs): it is the object data path's hot query."""
+        if not self.is_sqlite:
+            with self.read() as conn:
+                return conn.execute(statement, params).first()
+        sql, names, row_type = self._compiled(statement)
+        cursor = self._thread_connection().execute(sql, [params[name] for name in names])
+        row = cursor.fetchone()
+        return None if row is None else row_type._make(row)
+
+    def _compiled(self, statement: Select[Any]) -> tuple[str, list[str], Any]:
+        found = self._statements.get(statement)
+        if found is None:
+            compiled = statement.compile(dialect=self.engine.dialect)
+            names = list(compiled.positiontup or [])
+            columns = [str(c.key) for c in statement.selected_columns]
+            found = (str(compiled), names, collections.namedtuple("Row", columns))
+            self._statements[statement] = found
+        return found
+
+    def _thread_connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.url.removeprefix("sqlite:///"), timeout=30)
+            conn.isolation_level = None  # autocommit: each read its own snapshot
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        return conn
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:

@@ -13,7 +13,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from cumulo import errors
@@ -84,8 +95,20 @@ def _metadata_document(record: ObjectRecord) -> str:
     return json.dumps(document)
 
 
-def _live(now: float) -> Any:
+def _live(now: Any) -> Any:
     return or_(t.objects.c.delete_at.is_(None), t.objects.c.delete_at > now)
+
+
+# The data path's point lookups, built once (see Database.first).
+_GET_OBJECT = select(t.objects).where(
+    t.objects.c.container_id == bindparam("container_id"),
+    t.objects.c.name == bindparam("name"),
+    _live(bindparam("now")),
+)
+_GET_CONTAINER = select(t.containers).where(
+    t.containers.c.project_id == bindparam("project_id"),
+    t.containers.c.name == bindparam("name"),
+)
 
 
 class ObjectStore:
@@ -171,12 +194,7 @@ class ObjectStore:
             return False  # created concurrently by another request
 
     def container(self, project_id: str, name: str) -> Container:
-        with self.db.read() as conn:
-            row = conn.execute(
-                select(t.containers).where(
-                    t.containers.c.project_id == project_id, t.containers.c.name == name
-                )
-            ).first()
+        row = self.db.first(_GET_CONTAINER, {"project_id": project_id, "name": name})
         if row is None:
             raise errors.NoSuchContainer(f"no container {name!r}")
         return _container(row)
@@ -256,14 +274,9 @@ class ObjectStore:
     # --- objects ------------------------------------------------------------
 
     def get_object(self, container_id: str, name: str) -> ObjectRecord:
-        with self.db.read() as conn:
-            row = conn.execute(
-                select(t.objects).where(
-                    t.objects.c.container_id == container_id,
-                    t.objects.c.name == name,
-                    _live(time.time()),
-                )
-            ).first()
+        row = self.db.first(
+            _GET_OBJECT, {"container_id": container_id, "name": name, "now": time.time()}
+        )
         if row is None:
             raise errors.NoSuchObject(f"no object {name!r}")
         return _object(row)

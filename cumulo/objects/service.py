@@ -144,9 +144,15 @@ class ObjectService:
         check_container_name(name)
         return await in_thread(self.store.create_container, project_id, name, metadata or {})
 
+    async def _point_read(self, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A single-row lookup: inline where the store says it is cheap (no thread hop)."""
+        if self.store.db.reads_inline:
+            return read(*args, **kwargs)
+        return await in_thread(read, *args, **kwargs)
+
     async def container(self, project_id: str, name: str) -> Container:
         """A container with its current counts and metadata (not cached)."""
-        return await in_thread(self.store.container, project_id, name)
+        return await self._point_read(self.store.container, project_id, name)
 
     async def container_id(self, project_id: str, name: str) -> str:
         """A container's id, cached for at most a second: object requests need only
@@ -197,7 +203,7 @@ class ObjectService:
     # --- objects ------------------------------------------------------------
 
     async def head_object(self, project_id: str, container: str, name: str) -> ObjectRecord:
-        return await in_thread(
+        return await self._point_read(
             self.store.get_object, await self.container_id(project_id, container), name
         )
 
