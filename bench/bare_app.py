@@ -2,9 +2,10 @@
 
 ``python -m bench.bare_app PORT WORKERS`` serves it exactly as ``cumulo.server``
 serves Cumulo: the parent binds one socket, forks WORKERS processes, each runs
-uvicorn with ``loop="none"``, ``http="httptools"`` under ``uvloop.run``, no access
-log, no server header. ``granian ... bench.bare_app:app`` serves the same app on
-granian, for the server-stack comparison.
+uvicorn with ``loop="none"`` and Cumulo's httptools protocol (``cumulo.worker``:
+small writes coalesced) under ``uvloop.run``, no access log, no server header.
+``granian ... bench.bare_app:app`` serves the same app on granian, for the
+server-stack comparison.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ def _worker(sock: socket.socket) -> None:
     import uvicorn
     import uvloop
 
+    from cumulo.worker import HttpProtocol
+
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     config = uvicorn.Config(
         app,
         loop="none",
-        http="httptools",
+        http=HttpProtocol,
         lifespan="off",
         access_log=False,
         log_level="warning",

@@ -1,14 +1,16 @@
 """`cumulo serve`: a supervisor that binds the endpoint sockets and forks workers.
 
-The supervisor prepares the data dir (migrations, token keys, first admin, orphan
-collection) once, binds one listening socket per endpoint, then forks N workers that
-each serve every endpoint on those shared sockets with uvicorn (uvloop + httptools).
+The supervisor stays lean: it never imports the application (SQLAlchemy, alembic,
+Jinja, uvicorn...), since it would carry that heap beside every worker for the life of
+the server. A short-lived child prepares the data dir once (migrations, token keys,
+first admin, orphan collection) and exits; the supervisor then binds one listening
+socket per endpoint and forks N workers, each of which imports and builds the app and
+serves every endpoint on those shared sockets (`cumulo.worker`).
 Workers die with the supervisor (PR_SET_PDEATHSIG), so killing it frees the ports.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import logging
@@ -17,26 +19,13 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Generator
-from concurrent.futures import ThreadPoolExecutor
+import traceback
 from typing import Any
 
-import uvicorn
-
-from cumulo.app import ADMIN_LOGIN, asgi_apps, build
+from cumulo import errors
 from cumulo.config import Settings
 
 log = logging.getLogger("cumulo.server")
-
-REAP_INTERVAL = 10.0
-
-
-class _Server(uvicorn.Server):
-    """Several servers share one loop; the worker handles signals for all of them."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -50,7 +39,9 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def prepare(settings: Settings) -> None:
-    """One-time start-up work, done by the supervisor before any worker runs."""
+    """One-time start-up work, done before any worker runs (in a child: see above)."""
+    from cumulo.app import ADMIN_LOGIN, build
+
     cumulo = build(settings)
     created = cumulo.identity.ensure_admin(ADMIN_LOGIN, settings.admin_password or None)
     if created is not None:
@@ -67,8 +58,40 @@ def prepare(settings: Settings) -> None:
     cumulo.db.dispose()
 
 
+def _prepare_in_child(settings: Settings) -> int:
+    """Run `prepare` in a forked child and return its exit code; its imports and its
+    peak memory (migrations) leave with it."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            _die_with_parent()
+            prepare(settings)
+            code = 0
+        except errors.CumuloError as exc:
+            print(f"cumulo: {exc.message}", file=sys.stderr)
+        except OSError as exc:
+            print(f"cumulo: {exc}", file=sys.stderr)
+        except KeyboardInterrupt:
+            code = 130
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            return os.waitstatus_to_exitcode(status)
+        except InterruptedError:
+            continue
+
+
 def serve(settings: Settings) -> int:
-    prepare(settings)
+    code = _prepare_in_child(settings)
+    if code != 0:
+        return code
     sockets = {
         "identity": _bind(settings.host, settings.identity_port),
         "object": _bind(settings.host, settings.object_port),
@@ -84,7 +107,10 @@ def serve(settings: Settings) -> int:
             code = 1
             try:
                 _die_with_parent()
-                code = _worker(settings, sockets, index)
+                # The application is imported here, after the fork: see above.
+                from cumulo.worker import run
+
+                code = run(settings, sockets, index)
             finally:
                 os._exit(code)
         children[pid] = index
@@ -127,55 +153,3 @@ def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _worker(settings: Settings, sockets: dict[str, socket.socket], index: int) -> int:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import uvloop
-
-    cumulo = build(settings, migrate=False)
-    apps = asgi_apps(cumulo)
-    servers = []
-    for name, sock in sockets.items():
-        config = uvicorn.Config(
-            apps[name],
-            loop="none",
-            http="httptools",
-            lifespan="off",
-            access_log=False,
-            log_level="warning",
-            ssl_certfile=settings.tls_cert or None,
-            ssl_keyfile=settings.tls_key or None,
-            timeout_keep_alive=75,
-            server_header=False,
-        )
-        servers.append((_Server(config), sock))
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=32))
-
-        def exit_all() -> None:
-            for server, _ in servers:
-                server.should_exit = True
-
-        loop.add_signal_handler(signal.SIGTERM, exit_all)
-        reaper = asyncio.create_task(_reap(cumulo)) if index == 0 else None
-        await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in servers))
-        if reaper is not None:
-            reaper.cancel()
-
-    uvloop.run(main())
-    return 0
-
-
-async def _reap(cumulo: Any) -> None:
-    while True:
-        await asyncio.sleep(REAP_INTERVAL)
-        try:
-            reaped = await cumulo.objects.reap_expired()
-            if reaped:
-                log.info("deleted %d expired objects", reaped)
-        except Exception:
-            log.exception("expiry sweep failed")

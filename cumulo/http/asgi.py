@@ -6,9 +6,10 @@ Front ends are plain ASGI callables; these helpers keep the per-request path lea
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
-import uuid
+import os
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -26,6 +27,26 @@ class ClientDisconnected(Exception):
     pass
 
 
+class _RequestIds:
+    """Request ids as Swift shapes them ("tx" + 21 hex digits): a random per-process
+    prefix and a counter. uuid4 per request cost a getrandom syscall and a UUID object
+    (3.8% of a GET in the profile); ids need to be unique, not unguessable."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self._prefix = "tx" + os.urandom(6).hex()
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFF:09x}"
+
+
+_request_ids = _RequestIds()
+
+
 class Request:
     __slots__ = ("_consumed", "_ended", "_headers", "_query", "receive", "request_id", "scope")
 
@@ -34,7 +55,7 @@ class Request:
         self.receive = receive
         self._headers: dict[str, str] | None = None
         self._query: dict[str, str] | None = None
-        self.request_id = "tx" + uuid.uuid4().hex[:21]
+        self.request_id = _request_ids.next()
         self._consumed = False
         self._ended = False
 

@@ -7,6 +7,7 @@ secret, shared by all their memberships, so *Regenerate* rotates it everywhere.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -25,10 +26,26 @@ log = logging.getLogger("cumulo.identity")
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 # Cached identity facts are at most this old: admin changes (regenerate, member
 # removal, revocation) reach every running process within a second.
 CACHE_SECONDS = 1.0
+
+
+class CacheMiss(Exception):
+    """A lookup asked for cached answers only (`cached_only=True`) missed the cache."""
+
+
+async def cached_or_in_thread(call: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`call(..., cached_only=True)` inline when the caches answer it (no I/O, so no
+    thread hop: the hop was 9% of a token issue); on a miss, the whole call again in a
+    thread, keeping the database off the event loop. Lookups raise CacheMiss before any
+    side effect (throttle counts, revocations), so the retry repeats nothing."""
+    try:
+        return call(*args, cached_only=True, **kwargs)
+    except CacheMiss:
+        return await asyncio.to_thread(call, *args, **kwargs)
 
 
 class TtlCache(Generic[K, V]):
@@ -37,11 +54,13 @@ class TtlCache(Generic[K, V]):
         self.size = size
         self._items: dict[K, tuple[float, V]] = {}
 
-    def get(self, key: K, load: Callable[[], V]) -> V:
+    def get(self, key: K, load: Callable[[], V], *, cached_only: bool = False) -> V:
         now = time.monotonic()
         hit = self._items.get(key)
         if hit is not None and now - hit[0] < self.seconds:
             return hit[1]
+        if cached_only:
+            raise CacheMiss(key)
         value = load()
         if len(self._items) >= self.size:
             self._items.clear()
@@ -235,17 +254,21 @@ class IdentityService:
             access_key=row.access_key,
         )
 
-    def _by_name(self, username: str) -> _Secrets | None:
+    def _by_name(self, username: str, cached_only: bool = False) -> _Secrets | None:
         return self._by_username.get(
-            username, lambda: self._secrets(self.store.principal_row(username=username))
+            username,
+            lambda: self._secrets(self.store.principal_row(username=username)),
+            cached_only=cached_only,
         )
 
-    def _by_id(self, membership_id: str) -> _Secrets | None:
+    def _by_id(self, membership_id: str, cached_only: bool = False) -> _Secrets | None:
         return self._by_membership.get(
-            membership_id, lambda: self._secrets(self.store.principal_row(id=membership_id))
+            membership_id,
+            lambda: self._secrets(self.store.principal_row(id=membership_id)),
+            cached_only=cached_only,
         )
 
-    def s3_key(self, access_key: str) -> tuple[Principal, str] | None:
+    def s3_key(self, access_key: str, *, cached_only: bool = False) -> tuple[Principal, str] | None:
         """The principal and secret behind an S3 access key id, or None."""
 
         def load() -> tuple[_Secrets, str] | None:
@@ -258,7 +281,7 @@ class IdentityService:
             owner = self._secrets(self.store.principal_row(id=rows[0].membership_id))
             return None if owner is None else (owner, self.box.decrypt(rows[0].secret_enc))
 
-        hit = self._by_access_key.get(access_key, load)
+        hit = self._by_access_key.get(access_key, load, cached_only=cached_only)
         if hit is None or hit[0].disabled:
             return None
         return hit[0].principal, hit[1]
@@ -274,10 +297,15 @@ class IdentityService:
         project_name: str | None = None,
         project_id: str | None = None,
         unscoped: bool = False,
+        cached_only: bool = False,
     ) -> AuthResult:
         name = username or user_id or ""
         self.throttle.check(name)
-        found = self._by_name(username) if username else self._by_id(user_id or "")
+        found = (
+            self._by_name(username, cached_only)
+            if username
+            else self._by_id(user_id or "", cached_only)
+        )
         if (
             found is None
             or found.disabled
@@ -297,8 +325,9 @@ class IdentityService:
         project_name: str | None = None,
         project_id: str | None = None,
         unscoped: bool = False,
+        cached_only: bool = False,
     ) -> AuthResult:
-        principal, payload = self.validate(token)
+        principal, payload = self.validate(token, cached_only=cached_only)
         return self._issue(
             principal,
             payload.methods if "token" in payload.methods else (*payload.methods, "token"),
@@ -334,14 +363,15 @@ class IdentityService:
         )
         return AuthResult(principal, payload, self.codec.encode(payload))
 
-    def validate(self, token: str) -> tuple[Principal, TokenPayload]:
+    def validate(self, token: str, *, cached_only: bool = False) -> tuple[Principal, TokenPayload]:
         payload = self.codec.decode(token)
-        found = self._by_id(payload.membership_id)
+        found = self._by_id(payload.membership_id, cached_only)
         if (
             found is None
             or found.disabled
             or found.principal.secret_generation != payload.secret_generation
-            or payload.audit_id in self._revoked.get("all", self.store.revoked)
+            or payload.audit_id
+            in self._revoked.get("all", self.store.revoked, cached_only=cached_only)
         ):
             raise errors.TokenNotFound("the token is not valid")
         return found.principal, payload

@@ -8,7 +8,6 @@ posts — with domains by id or name or absent (the default domain).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -17,7 +16,7 @@ from typing import Any
 from cumulo import errors
 from cumulo.config import Settings
 from cumulo.http.asgi import Request, json_body, send_response
-from cumulo.identity.service import AuthResult, IdentityService
+from cumulo.identity.service import AuthResult, IdentityService, cached_or_in_thread
 from cumulo.keystone import documents as doc
 from cumulo.keystone.auth_body import AuthRequest, parse_v2, parse_v3
 from cumulo.model import Ec2Credential, Principal
@@ -122,12 +121,12 @@ class KeystoneApp:
 
     # --- helpers ----------------------------------------------------------------
 
-    def caller(self, request: Request) -> tuple[Principal, Any]:
+    async def caller(self, request: Request) -> tuple[Principal, Any]:
         token = request.header("x-auth-token")
         if not token:
             raise errors.Unauthenticated("The request you have made requires authentication.")
         try:
-            return self.identity.validate(token)
+            return await cached_or_in_thread(self.identity.validate, token)
         except errors.TokenNotFound:
             raise errors.Unauthenticated(
                 "The request you have made requires authentication."
@@ -177,16 +176,16 @@ def _deprecated() -> list[tuple[str, str]]:
 
 
 async def _authenticate(app: KeystoneApp, auth: AuthRequest) -> AuthResult:
-    # Identity calls may reach the database: keep them off the event loop.
+    # Inline when the identity caches answer; a miss reaches the database in a thread.
     if auth.token is not None:
-        return await asyncio.to_thread(
+        return await cached_or_in_thread(
             app.identity.rescope,
             auth.token,
             project_name=auth.project_name,
             project_id=auth.project_id,
             unscoped=auth.unscoped,
         )
-    return await asyncio.to_thread(
+    return await cached_or_in_thread(
         app.identity.authenticate,
         username=auth.username,
         user_id=auth.user_id,
@@ -203,11 +202,11 @@ async def issue_token(app: KeystoneApp, request: Request, _: dict[str, str]) -> 
 
 
 async def validate_token(app: KeystoneApp, request: Request, _: dict[str, str]) -> Reply:
-    caller, _payload = app.caller(request)
+    caller, _payload = await app.caller(request)
     subject = request.header("x-subject-token")
     if not subject:
         raise errors.InvalidInput("X-Subject-Token is required")
-    principal, payload = app.identity.validate(subject)
+    principal, payload = await cached_or_in_thread(app.identity.validate, subject)
     if principal.user_id != caller.user_id and not (
         caller.role.value == "admin" and caller.project_id == principal.project_id
     ):
@@ -228,7 +227,7 @@ async def revoke_token(app: KeystoneApp, request: Request, params: dict[str, str
 
 
 async def auth_projects(app: KeystoneApp, request: Request, _: dict[str, str]) -> Reply:
-    principal, _payload = app.caller(request)
+    principal, _payload = await app.caller(request)
     project = {
         **doc.project_ref(principal),
         "domain_id": "default",
@@ -243,21 +242,21 @@ async def auth_projects(app: KeystoneApp, request: Request, _: dict[str, str]) -
 
 
 async def auth_catalog(app: KeystoneApp, request: Request, _: dict[str, str]) -> Reply:
-    principal, payload = app.caller(request)
+    principal, payload = await app.caller(request)
     if payload.project_id is None:
         raise errors.AccessDenied("An unscoped token has no catalog.")
     return Reply(200, {"catalog": doc.catalog_v3(app.settings, principal.project_id)})
 
 
-def _own_user(app: KeystoneApp, request: Request, user_id: str) -> Principal:
-    principal, _payload = app.caller(request)
+async def _own_user(app: KeystoneApp, request: Request, user_id: str) -> Principal:
+    principal, _payload = await app.caller(request)
     if principal.membership_id != user_id:
         raise errors.AccessDenied("You are not authorized to perform the requested action.")
     return principal
 
 
 async def create_ec2(app: KeystoneApp, request: Request, params: dict[str, str]) -> Reply:
-    principal = _own_user(app, request, params["user_id"])
+    principal = await _own_user(app, request, params["user_id"])
     body = await request.json()
     project_id = body.get("tenant_id") or body.get("project_id") if isinstance(body, dict) else None
     if not isinstance(project_id, str):
@@ -267,25 +266,25 @@ async def create_ec2(app: KeystoneApp, request: Request, params: dict[str, str])
 
 
 async def list_ec2(app: KeystoneApp, request: Request, params: dict[str, str]) -> Reply:
-    principal = _own_user(app, request, params["user_id"])
+    principal = await _own_user(app, request, params["user_id"])
     creds = [app.ec2_ref(c, principal.membership_id) for c in app.identity.list_ec2(principal)]
     return Reply(200, {"credentials": creds, "links": {"self": request.path}})
 
 
 async def get_ec2(app: KeystoneApp, request: Request, params: dict[str, str]) -> Reply:
-    principal = _own_user(app, request, params["user_id"])
+    principal = await _own_user(app, request, params["user_id"])
     cred = app.identity.get_ec2(principal, params["access"])
     return Reply(200, {"credential": app.ec2_ref(cred, principal.membership_id)})
 
 
 async def delete_ec2(app: KeystoneApp, request: Request, params: dict[str, str]) -> Reply:
-    principal = _own_user(app, request, params["user_id"])
+    principal = await _own_user(app, request, params["user_id"])
     app.identity.delete_ec2(principal, params["access"])
     return Reply(204)
 
 
 async def get_user(app: KeystoneApp, request: Request, params: dict[str, str]) -> Reply:
-    principal = _own_user(app, request, params["user_id"])
+    principal = await _own_user(app, request, params["user_id"])
     user = {
         **doc.user_ref(principal),
         "domain_id": "default",
@@ -298,7 +297,7 @@ async def get_user(app: KeystoneApp, request: Request, params: dict[str, str]) -
 
 
 async def get_project(app: KeystoneApp, request: Request, params: dict[str, str]) -> Reply:
-    principal, _payload = app.caller(request)
+    principal, _payload = await app.caller(request)
     if params["project_id"] != principal.project_id:
         raise errors.AccessDenied("You are not authorized to perform the requested action.")
     reply = await auth_projects(app, request, params)
@@ -312,7 +311,7 @@ async def issue_token_v2(app: KeystoneApp, request: Request, _: dict[str, str]) 
 
 
 async def tenants_v2(app: KeystoneApp, request: Request, _: dict[str, str]) -> Reply:
-    principal, _payload = app.caller(request)
+    principal, _payload = await app.caller(request)
     tenant = {
         "id": principal.project_id,
         "name": principal.project_name,

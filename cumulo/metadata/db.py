@@ -16,10 +16,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Select, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -134,6 +130,12 @@ class Database:
 
     def migrate(self) -> None:
         """Brings the schema to the newest revision (a no-op when it is there)."""
+        # Imported here: alembic (with mako and pygments) costs a worker ~12 MiB, and
+        # workers never migrate.
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         with self.engine.begin() as conn:
             head = ScriptDirectory.from_config(_alembic_config(conn)).get_current_head()
             current = MigrationContext.configure(conn).get_current_revision()
@@ -153,7 +155,9 @@ def _is_retryable(exc: DBAPIError) -> bool:
     )
 
 
-def _alembic_config(conn: Connection) -> Config:
+def _alembic_config(conn: Connection) -> Any:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = conn

@@ -16,7 +16,7 @@ from cumulo.auth import chunked, parse_request, sigv2, sigv4
 from cumulo.auth.checksums import ChecksumSet
 from cumulo.config import Settings
 from cumulo.http.asgi import Request
-from cumulo.identity.service import IdentityService
+from cumulo.identity.service import IdentityService, cached_or_in_thread
 from cumulo.model import Principal
 from cumulo.objects.service import Finish
 from cumulo.s3 import errors as s3
@@ -92,7 +92,7 @@ class S3Call:
         cred = parse_request(request.method, request.raw_path, self.query_pairs, request.headers)
         if cred is None:
             return
-        found = identity.s3_key(cred.access_key)
+        found = await cached_or_in_thread(identity.s3_key, cred.access_key)
         if found is None:
             raise s3.InvalidAccessKeyId(AWSAccessKeyId=cred.access_key)
         principal, secret = found

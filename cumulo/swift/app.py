@@ -16,7 +16,7 @@ from typing import Any
 from cumulo import errors
 from cumulo.config import Settings
 from cumulo.http.asgi import ClientDisconnected, Request, respond
-from cumulo.identity.service import IdentityService
+from cumulo.identity.service import IdentityService, cached_or_in_thread
 from cumulo.objects.service import ObjectService
 from cumulo.swift import router
 from cumulo.swift.common import Call, Response, check_utf8
@@ -90,7 +90,7 @@ class SwiftApp:
         container, _, obj = rest.partition("/")
         if not account:
             raise SwiftError(412, "Invalid path")
-        call = self._authorize(request, account)
+        call = await self._authorize(request, account)
         check_utf8(container)
         check_utf8(obj)
         call.container, call.obj = container, obj
@@ -103,12 +103,13 @@ class SwiftApp:
             raise SwiftError(403)
         return await found.handler(call)
 
-    def _authorize(self, request: Request, account: str) -> Call:
+    async def _authorize(self, request: Request, account: str) -> Call:
         token = request.header("x-auth-token") or request.header("x-storage-token")
         if not token:
             raise self._unauthorized()
         try:
-            principal, payload = self.identity.validate(token)
+            # Inline on a cache hit (the common case); a miss queries in a thread.
+            principal, payload = await cached_or_in_thread(self.identity.validate, token)
         except (errors.NotFound, errors.Unauthenticated):
             # Unknown, expired, revoked, or its membership is gone: all the same to Swift.
             raise self._unauthorized() from None

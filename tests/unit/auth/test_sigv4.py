@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import UTC, datetime
 
 import pytest
 from botocore.auth import S3SigV4Auth
@@ -463,3 +464,21 @@ def test_canonical_query_string_keeps_bytes_that_are_not_utf8() -> None:
     # parse_qsl(..., errors="surrogateescape") keeps %FF as a lone surrogate.
     query = [("prefix", "\udcff"), ("a", "é")]
     assert sigv4.canonical_query_string(query, presigned=False) == "a=%C3%A9&prefix=%FF"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("20261127T063421Z", datetime(2026, 11, 27, 6, 34, 21, tzinfo=UTC)),
+        ("20240229T235959Z", datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC)),
+        ("20261327T063421Z", None),  # month 13
+        ("20250229T000000Z", None),  # not a leap year
+        ("20260101T240000Z", None),
+        ("20260101T235960Z", None),
+        ("20260101T235959z", None),
+        ("2026-01-01T23:59:59Z", None),
+        ("\uff120260101T235959Z", None),  # a fullwidth digit
+    ],
+)
+def test_amz_date_parsing_is_strict(value: str, expected: datetime | None) -> None:
+    assert sigv4._parse_amz_date(value) == expected
