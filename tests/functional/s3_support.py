@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
-import pytest
 import requests
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -355,12 +354,6 @@ def host_port(url: str) -> str:
     return f"{parts.hostname}:{parts.port}"
 
 
-def start_server(tmp_path_factory: pytest.TempPathFactory, name: str, *extra_args: str) -> Server:
-    """One module's server, started like the README with its ports known to the CLI."""
-    server = Server(tmp_path_factory.mktemp(name), extra_args=list(extra_args))
-    return server.start()
-
-
 def peak_rss_kib(server: Server) -> dict[int, int]:
     """VmHWM of the server's process tree, by pid."""
     assert server.proc is not None
@@ -378,9 +371,3 @@ def peak_rss_kib(server: Server) -> dict[int, int]:
             if line.startswith("VmHWM:"):
                 peaks[pid] = int(line.split()[1])
     return peaks
-
-
-def stop_server(server: Server) -> None:
-    server.stop()
-    log = server.log()
-    assert "Traceback" not in log, log[-5000:]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +18,11 @@ from tests.functional.s3_support import (
     chunked_length,
     error_code,
     signed,
-    start_server,
-    stop_server,
     unique,
 )
 from tests.harness import Server
 
 STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(tmp_path_factory, "s3-bad")
-    try:
-        yield srv
-    finally:
-        stop_server(srv)
 
 
 @pytest.fixture

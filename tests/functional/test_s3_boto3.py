@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -23,8 +22,6 @@ from tests.functional.s3_support import (
     client_error_code,
     random_file,
     sha256_file,
-    start_server,
-    stop_server,
     unique,
 )
 from tests.harness import Server
@@ -32,13 +29,8 @@ from tests.harness import Server
 DOMAIN = "s3.test"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(tmp_path_factory, "s3-boto3", "--s3-domain", DOMAIN)
-    try:
-        yield srv
-    finally:
-        stop_server(srv)
+# The module's server (tests/conftest.py) starts with these flags.
+SERVER_ARGS = ["--s3-domain", DOMAIN]
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,22 +13,11 @@ from botocore.exceptions import ClientError
 from tests.functional.s3_support import (
     S3User,
     client_error_code,
-    start_server,
-    stop_server,
     unique,
 )
 from tests.harness import Server, run, v3_env
 
 CACHE_SECONDS = 1.1  # the running server notices admin changes within a second
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(tmp_path_factory, "s3-creds")
-    try:
-        yield srv
-    finally:
-        stop_server(srv)
 
 
 def _code(call: object) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,9 @@ from tests.functional.s3_support import (
     S3User,
     random_file,
     sha256_file,
-    start_server,
-    stop_server,
     unique,
 )
 from tests.harness import Server, run, v3_env
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(tmp_path_factory, "s3-swift")
-    try:
-        yield srv
-    finally:
-        stop_server(srv)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +14,9 @@ from tests.functional.s3_support import (
     host_port,
     random_file,
     sha256_file,
-    start_server,
-    stop_server,
     unique,
 )
 from tests.harness import BIN, Server, run
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(tmp_path_factory, "s3-tools")
-    try:
-        yield srv
-    finally:
-        stop_server(srv)
 
 
 def _tree(root: Path) -> dict[str, bytes]:
