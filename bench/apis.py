@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 from bench.http import S3Signer, target_of
@@ -191,3 +192,35 @@ class PlainApi:
 
     def ok(self, op: str, status: int) -> bool:
         return status == 200
+
+
+def cumulo_apis(info: dict[str, Any]) -> tuple[S3Api, KeystoneApi, SwiftApi]:
+    """The S3, Keystone and Swift clients of the Cumulo a bench started (`Server.info`);
+    the Swift one holds a fresh token."""
+    s3c, osc = info["creds"]["s3"], info["creds"]["openstack"]
+    s3 = S3Api(
+        "127.0.0.1",
+        info["object_port"],
+        s3c["access_key_id"],
+        s3c["secret_access_key"],
+        s3c["region"],
+    )
+    ks = KeystoneApi(
+        "127.0.0.1", info["identity_port"], osc["username"], osc["password"], osc["project_name"]
+    )
+    swift = SwiftApi(
+        "127.0.0.1", info["object_port"], f"/v1/AUTH_{osc['project_id']}", keystone_token(ks)
+    )
+    return s3, ks, swift
+
+
+def keystone_token(ks: KeystoneApi) -> str:
+    from bench.http import SyncConn
+
+    conn = SyncConn(ks.host, ks.port)
+    m, target, headers, body = ks.build("issue", "", "")
+    status, resp, data, _ = conn.request(m, target, headers, body)
+    conn.close()
+    if status != 201:
+        raise RuntimeError(f"token issue failed: {status} {data[:300]!r}")
+    return str(resp["x-subject-token"])

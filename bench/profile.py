@@ -23,9 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.apis import KeystoneApi, S3Api, SwiftApi
+from bench.apis import cumulo_apis
 from bench.load import run_cell
-from bench.run import _keystone_token
 from bench.servers import Server, start_cumulo, which
 from bench.workloads import create_container
 
@@ -135,25 +134,7 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="cumulo-profile-"))
     server = start_cumulo(args.workers, base)
     try:
-        info, creds = server.info, server.info["creds"]
-        s3c, osc = creds["s3"], creds["openstack"]
-        s3 = S3Api(
-            "127.0.0.1",
-            info["object_port"],
-            s3c["access_key_id"],
-            s3c["secret_access_key"],
-            s3c["region"],
-        )
-        ks = KeystoneApi(
-            "127.0.0.1",
-            info["identity_port"],
-            osc["username"],
-            osc["password"],
-            osc["project_name"],
-        )
-        swift = SwiftApi(
-            "127.0.0.1", info["object_port"], f"/v1/AUTH_{osc['project_id']}", _keystone_token(ks)
-        )
+        s3, ks, swift = cumulo_apis(server.info)
         create_container(s3, "prof")
         plans = [
             ("s3", s3, ["put", "get"]),

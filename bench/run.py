@@ -30,7 +30,14 @@ from typing import Any
 
 from bench import report
 from bench import workloads as w
-from bench.apis import KeystoneApi, PlainApi, S3Api, SwiftApi, TempAuthApi
+from bench.apis import (
+    PlainApi,
+    S3Api,
+    SwiftApi,
+    TempAuthApi,
+    cumulo_apis,
+    keystone_token,
+)
 from bench.http import SyncConn
 from bench.populate import populate
 from bench.servers import (
@@ -187,24 +194,9 @@ def run_cumulo(plan: Plan, base: Path, workers: int) -> dict[str, Any]:
     server = start_cumulo(workers, base)
     out: dict[str, Any] = {"workers": workers}
     try:
-        info, creds = server.info, server.info["creds"]
-        s3c, osc = creds["s3"], creds["openstack"]
-        s3 = S3Api(
-            "127.0.0.1",
-            info["object_port"],
-            s3c["access_key_id"],
-            s3c["secret_access_key"],
-            s3c["region"],
-        )
-        ks = KeystoneApi(
-            "127.0.0.1",
-            info["identity_port"],
-            osc["username"],
-            osc["password"],
-            osc["project_name"],
-        )
-        token = _keystone_token(ks)
-        swift = SwiftApi("127.0.0.1", info["object_port"], f"/v1/AUTH_{osc['project_id']}", token)
+        info = server.info
+        osc = info["creds"]["openstack"]
+        s3, ks, swift = cumulo_apis(info)
         db_url = f"sqlite:///{info['data']}/metadata.sqlite3"
 
         def sql_populate(api: Any, bucket: str, n: int) -> dict[str, Any]:
@@ -257,7 +249,7 @@ def run_cumulo(plan: Plan, base: Path, workers: int) -> dict[str, Any]:
             plan.id_seconds,
             plan.client_procs,
         )
-        ks.token = _keystone_token(ks)
+        ks.token = keystone_token(ks)
         section(
             out["identity"],
             "validate",
@@ -283,21 +275,11 @@ def run_cumulo(plan: Plan, base: Path, workers: int) -> dict[str, Any]:
                 url,
                 64,
                 plan.bare_seconds,
-                [f"X-Auth-Token: {token}"],
+                [f"X-Auth-Token: {swift.token}"],
             )
     finally:
         server.stop()
     return out
-
-
-def _keystone_token(ks: KeystoneApi) -> str:
-    conn = SyncConn(ks.host, ks.port)
-    m, target, headers, body = ks.build("issue", "", "")
-    status, resp, data, _ = conn.request(m, target, headers, body)
-    conn.close()
-    if status != 201:
-        raise RuntimeError(f"token issue failed: {status} {data[:300]!r}")
-    return resp["x-subject-token"]
 
 
 def run_s3_peer(name: str, server: Server, plan: Plan, big: int) -> dict[str, Any]:
