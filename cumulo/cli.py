@@ -15,8 +15,11 @@ from dataclasses import fields
 from typing import Any
 
 from cumulo import config, errors
-from cumulo.identity.snippets import aws_profile, creds_document, openrc, table
+from cumulo.identity.snippets import aws_profile, creds_document, openrc, render_file, table
 from cumulo.model import Role
+
+# The portal's downloads that `creds show` prints too (a client's own config file).
+CONFIG_FILES = ("clouds.yaml", "rclone.conf", "s3cfg")
 
 Handler = Callable[[argparse.Namespace, config.Settings], int]
 
@@ -103,6 +106,8 @@ def cmd_creds_show(args: argparse.Namespace, settings: config.Settings) -> int:
         sys.stdout.write(openrc(document, v2=True))
     elif args.format == "aws":
         sys.stdout.write(aws_profile(document, args.profile))
+    elif args.format in CONFIG_FILES:
+        sys.stdout.write(render_file(document, args.format)[2])
     else:
         sys.stdout.write(table(document))
     return 0
@@ -221,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("login", "org", "env"):
         p.add_argument(name)
     p.add_argument(
-        "--format", choices=["table", "json", "openrc", "openrc-v2", "aws"], default="table"
+        "--format",
+        choices=["table", "json", "openrc", "openrc-v2", "aws", *CONFIG_FILES],
+        default="table",
     )
     p.add_argument("--profile", default="default", help="profile name for --format aws")
     command(
