@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import ParamSpec, TypeVar
 
 from cumulo import errors
-from cumulo.blobs import BlobStore
+from cumulo.blobs import BlobStore, BlobWriter
 from cumulo.crypto import new_id
 from cumulo.metadata.objects import ObjectStore
 from cumulo.model import Account, Container, ListEntry, ObjectRecord, Segment
@@ -225,22 +225,39 @@ class ObjectService:
         anything is visible: it may refuse the body (raise) or return checksums to keep."""
         check_object_name(name)
         found_id = await self.container_id(project_id, container)
-        segment, etag, checksums = await self.write_body(body, expected_md5, finish)
-        record = ObjectRecord(
-            id=new_id(),
-            container_id=found_id,
-            name=name,
-            size=segment.size,
-            etag=etag,
-            content_type=content_type,
-            last_modified=time.time(),
-            metadata=metadata,
-            headers=headers or {},
-            segments=(segment,),
-            checksums=checksums,
-            delete_at=delete_at,
-        )
-        return await self._commit(record)
+        writer, etag, checksums = await self._receive(body, expected_md5, finish)
+
+        def make_durable() -> tuple[ObjectRecord, list[str]]:
+            # One thread hop for both steps, in this order: the bytes are durable
+            # (commit) before the row that makes them visible is committed.
+            segment = Segment(writer.commit(), writer.size)
+            record = ObjectRecord(
+                id=new_id(),
+                container_id=found_id,
+                name=name,
+                size=segment.size,
+                etag=etag,
+                content_type=content_type,
+                last_modified=time.time(),
+                metadata=metadata,
+                headers=headers or {},
+                segments=(segment,),
+                checksums=checksums,
+                delete_at=delete_at,
+            )
+            try:
+                return record, self.store.put_object(record)
+            except BaseException:
+                self.blobs.delete([segment.blob])
+                raise
+
+        try:
+            record, replaced = await in_thread(make_durable)
+        except BaseException:
+            writer.abort()
+            raise
+        await self.unlink_blobs(replaced)
+        return record
 
     async def _commit(self, record: ObjectRecord) -> ObjectRecord:
         try:
@@ -254,6 +271,20 @@ class ObjectService:
     async def write_body(
         self, body: AsyncIterator[bytes], expected_md5: str | None, finish: Finish | None = None
     ) -> tuple[Segment, str, dict[str, str]]:
+        """Receives a body into a new blob and makes it durable; its segment, ETag and
+        the checksums `finish` returned."""
+        writer, etag, checksums = await self._receive(body, expected_md5, finish)
+        try:
+            blob = await in_thread(writer.commit)
+        except BaseException:
+            writer.abort()
+            raise
+        return Segment(blob, writer.size), etag, checksums
+
+    async def _receive(
+        self, body: AsyncIterator[bytes], expected_md5: str | None, finish: Finish | None
+    ) -> tuple[BlobWriter, str, dict[str, str]]:
+        """A body written to a blob not yet committed (the caller commits or aborts)."""
         writer = self.blobs.writer()
         md5 = hashlib.md5(usedforsecurity=False)
         try:
@@ -268,11 +299,10 @@ class ObjectService:
             if expected_md5 is not None and expected_md5.lower() != etag:
                 raise errors.BadDigest("the body's MD5 does not match the ETag sent")
             checksums = finish() if finish is not None else {}
-            blob = await in_thread(writer.commit)
         except BaseException:
             writer.abort()
             raise
-        return Segment(blob, writer.size), etag, checksums
+        return writer, etag, checksums
 
     async def set_object_metadata(
         self,
