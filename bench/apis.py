@@ -31,8 +31,25 @@ OK = {
 Req = tuple[str, str, list[tuple[str, str]], bytes]
 
 
+class _ObjectOps:
+    """The workload's object operations, in terms of each API's `req`."""
+
+    def req(self, method: str, container: str = "", key: str = "", *, body: bytes = b"") -> Req:
+        raise NotImplementedError
+
+    def build(self, op: str, container: str, key: str) -> Req:
+        if op == "put":
+            return self.req("PUT", container, key, body=SMALL_BODY)
+        if op == "put0":
+            return self.req("PUT", container, key)
+        return self.req(op.upper(), container, key)
+
+    def ok(self, op: str, status: int) -> bool:
+        return status in OK[op]
+
+
 @dataclass
-class S3Api:
+class S3Api(_ObjectOps):
     host: str
     port: int
     access_key: str
@@ -58,19 +75,9 @@ class S3Api:
         query = query or []
         return method, target_of(path, query), self.signer.headers(method, path, query), body
 
-    def build(self, op: str, container: str, key: str) -> Req:
-        if op == "put":
-            return self.req("PUT", container, key, body=SMALL_BODY)
-        if op == "put0":
-            return self.req("PUT", container, key)
-        return self.req(op.upper(), container, key)
-
-    def ok(self, op: str, status: int) -> bool:
-        return status in OK[op]
-
 
 @dataclass
-class SwiftApi:
+class SwiftApi(_ObjectOps):
     host: str
     port: int
     account_path: str  # /v1/AUTH_<project>
@@ -92,16 +99,6 @@ class SwiftApi:
         if extra:
             headers.extend(extra)
         return method, target_of(path, query or []), headers, body
-
-    def build(self, op: str, container: str, key: str) -> Req:
-        if op == "put":
-            return self.req("PUT", container, key, body=SMALL_BODY)
-        if op == "put0":
-            return self.req("PUT", container, key)
-        return self.req(op.upper(), container, key)
-
-    def ok(self, op: str, status: int) -> bool:
-        return status in OK[op]
 
 
 @dataclass
