@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from urllib.parse import quote
 
 from cumulo.model import ListEntry
@@ -19,6 +20,9 @@ from cumulo.s3.handlers.buckets import iso8601
 from cumulo.s3.xml import Node
 
 MAX_KEYS = 1000
+
+# How keys and prefixes appear in a response: as stored, or url-encoded.
+Encode = Callable[[str], str]
 
 
 def _max_keys(call: S3Call, name: str = "max-keys") -> int:
@@ -32,7 +36,7 @@ def _max_keys(call: S3Call, name: str = "max-keys") -> int:
     return min(int(value), MAX_KEYS)
 
 
-def _encoder(call: S3Call) -> tuple[str | None, object]:
+def _encoder(call: S3Call) -> tuple[str | None, Encode]:
     encoding = call.query.get("encoding-type")
     if encoding is None:
         return None, lambda value: value
@@ -60,14 +64,12 @@ async def _page(
 
 
 def _contents(
-    entries: list[ListEntry], encode: object, target: Target, with_owner: bool
+    entries: list[ListEntry], encode: Encode, target: Target, with_owner: bool
 ) -> tuple[list[Node], list[Node]]:
-    enc = encode  # a callable; typed loosely to keep the signature short
-    assert callable(enc)
     contents = [
         Node(
             "Contents",
-            Key=enc(e.name),
+            Key=encode(e.name),
             LastModified=iso8601(e.last_modified),
             ETag=f'"{e.etag}"',
             Size=e.size,
@@ -77,14 +79,13 @@ def _contents(
         for e in entries
         if not e.is_prefix
     ]
-    prefixes = [Node("CommonPrefixes", Prefix=enc(e.name)) for e in entries if e.is_prefix]
+    prefixes = [Node("CommonPrefixes", Prefix=encode(e.name)) for e in entries if e.is_prefix]
     return contents, prefixes
 
 
 async def list_objects(app: S3App, call: S3Call, target: Target) -> Reply:
     await app.objects.container(target.project_id, target.bucket)
     encoding, encode = _encoder(call)
-    assert callable(encode)
     prefix = call.query.get("prefix", "")
     delimiter = call.query.get("delimiter", "")
     marker = call.query.get("marker", "")
@@ -127,7 +128,6 @@ def _untoken(token: str) -> str:
 async def list_objects_v2(app: S3App, call: S3Call, target: Target) -> Reply:
     await app.objects.container(target.project_id, target.bucket)
     encoding, encode = _encoder(call)
-    assert callable(encode)
     prefix = call.query.get("prefix", "")
     delimiter = call.query.get("delimiter", "")
     token = call.query.get("continuation-token")
@@ -159,7 +159,6 @@ async def list_objects_v2(app: S3App, call: S3Call, target: Target) -> Reply:
 
 async def list_multipart_uploads(app: S3App, call: S3Call, target: Target) -> Reply:
     encoding, encode = _encoder(call)
-    assert callable(encode)
     prefix = call.query.get("prefix", "")
     key_marker = call.query.get("key-marker", "")
     upload_marker = call.query.get("upload-id-marker", "")
