@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.profile [--seconds 10] [--conc 64] [--out DIR]
 
-Starts Cumulo as ``bench.run`` does, then for each workload (S3 4 KiB PUT/GET, Swift
-4 KiB PUT/GET, Keystone token issue) runs the load at concurrency ``--conc`` while
+Starts Cumulo as ``bench.run`` does, then for each workload (by default S3 4 KiB PUT/GET,
+Swift 4 KiB PUT/GET, Keystone token issue; ``--only`` picks others) runs the load at concurrency ``--conc`` while
 ``py-spy record --subprocesses --format raw`` samples the server's process tree for
 exactly that phase (started and stopped on the load's phase barrier). Writes the raw
 collapsed stacks (``<phase>.txt``, loadable by any flame-graph tool, e.g.
@@ -128,7 +128,13 @@ def main() -> int:
         action="store_true",
         help="sample only the thread holding the GIL (Python CPU, not waits)",
     )
+    parser.add_argument(
+        "--only",
+        default="s3-put,s3-get,swift-put,swift-get,keystone-issue",
+        help="phases to record, of s3-/swift-{put,get,head,delete} and keystone-issue",
+    )
     args = parser.parse_args()
+    wanted = set(args.only.split(","))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="cumulo-profile-"))
@@ -137,12 +143,14 @@ def main() -> int:
         s3, ks, swift = cumulo_apis(server.info)
         create_container(s3, "prof")
         plans = [
-            ("s3", s3, ["put", "get"]),
-            ("swift", swift, ["put", "get"]),
+            ("s3", s3, ["put", "get", "head", "delete"]),
+            ("swift", swift, ["put", "get", "head", "delete"]),
             ("keystone", ks, ["issue"]),
         ]
         for name, api, phases in plans:
             for phase in phases:
+                if f"{name}-{phase}" not in wanted:
+                    continue
                 # One cell per phase would lose the PUT keys; run the cell with every phase
                 # up to this one and record only the last.
                 phases_run = phases[: phases.index(phase) + 1]

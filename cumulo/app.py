@@ -65,6 +65,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Cumulo:
         object_store,
         LocalBlobStore(data / "blobs", fsync=settings.fsync),
         max_object_size=settings.max_object_size,
+        inline_max=settings.inline_max_bytes or -1,
     )
     multipart = MultipartService(objects, UploadStore(db, object_store))
     portal = PortalService(identity, PortalStore(db), settings)

@@ -59,6 +59,11 @@ class Settings:
     )
     lockout_seconds: int = _setting(60, "Length of the failed-login window, in seconds.")
     fsync: bool = _setting(True, "fsync object bytes before they become visible (durability).")
+    inline_max_bytes: int = _setting(
+        64 * 1024,
+        "Objects of at most this many bytes keep them in their metadata row instead of a "
+        "blob file: one commit makes bytes and metadata durable together; 0 turns it off.",
+    )
     max_object_size: int = _setting(
         5 * 1024**3, "Largest single object body accepted, in bytes (larger: use segments)."
     )

@@ -101,10 +101,12 @@ class Container:
 
 @dataclass(frozen=True)
 class Segment:
-    """A run of bytes of an object held by one blob."""
+    """A run of bytes of an object: held by one blob, or (a small object's only
+    segment) inline in its metadata row, as `data`, with no blob."""
 
     blob: str
     size: int
+    data: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,11 @@ class ObjectRecord:
     # prefix in `manifest`), None for plain bytes.
     manifest_kind: str | None = None
     manifest: str | None = None
+
+    @property
+    def blobs(self) -> list[str]:
+        """The blob ids holding its bytes (none for inline bytes)."""
+        return [s.blob for s in self.segments if s.data is None]
 
 
 @dataclass(frozen=True)

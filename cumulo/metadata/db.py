@@ -14,9 +14,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from cumulo.metadata.group_commit import FileLock, GroupCommitter
@@ -25,12 +25,34 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
 
 
+class Rows(Protocol):
+    """What `Database.execute` returns: SQLAlchemy's result, or the plain driver's."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def first(self) -> Any: ...
+
+
+class _DriverRows:
+    def __init__(self, cursor: sqlite3.Cursor, row_type: Any) -> None:
+        self._cursor, self._row_type = cursor, row_type
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def first(self) -> Any:
+        row = self._cursor.fetchone()
+        return None if row is None else self._row_type._make(row)
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._local = threading.local()
-        self._statements: dict[Select[Any], tuple[str, list[str], Any]] = {}
+        self._statements: dict[Executable, tuple[str, list[str], Any]] = {}
         if self.is_sqlite:
             self.engine = create_engine(
                 url, pool_size=pool_size, max_overflow=16, connect_args={"timeout": 30}
@@ -51,7 +73,7 @@ class Database:
         never waits for writers in WAL mode); elsewhere they are network round trips."""
         return self.is_sqlite
 
-    def first(self, statement: Select[Any], params: dict[str, Any]) -> Any:
+    def first(self, statement: Executable, params: dict[str, Any]) -> Any:
         """The first row of a fixed statement with bound parameters, or None.
 
         On SQLite this skips SQLAlchemy's per-call machinery (connection checkout,
@@ -65,12 +87,23 @@ class Database:
         row = cursor.fetchone()
         return None if row is None else row_type._make(row)
 
-    def _compiled(self, statement: Select[Any]) -> tuple[str, list[str], Any]:
+    def execute(self, conn: Connection, statement: Executable, params: dict[str, Any]) -> Rows:
+        """Runs a fixed statement inside `conn`'s transaction. On SQLite it goes to the
+        plain driver (the write path's statements: SQLAlchemy's per-call work was most
+        of a group commit's CPU); elsewhere through SQLAlchemy."""
+        if not self.is_sqlite:
+            return conn.execute(statement, params)
+        sql, names, row_type = self._compiled(statement)
+        raw: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+        return _DriverRows(raw.execute(sql, [params[name] for name in names]), row_type)
+
+    def _compiled(self, statement: Executable) -> tuple[str, list[str], Any]:
         found = self._statements.get(statement)
         if found is None:
-            compiled = statement.compile(dialect=self.engine.dialect)
+            compiled = statement.compile(dialect=self.engine.dialect)  # type: ignore[attr-defined]
             names = list(compiled.positiontup or [])
-            columns = [str(c.key) for c in statement.selected_columns]
+            selected = getattr(statement, "selected_columns", None) or []
+            columns = [str(c.key) for c in selected]
             found = (str(compiled), names, collections.namedtuple("Row", columns))
             self._statements[statement] = found
         return found

@@ -64,14 +64,23 @@ def _object(row: Row[Any]) -> ObjectRecord:
         metadata=meta.get("meta", {}),
         headers=meta.get("headers", {}),
         checksums=meta.get("checksums", {}),
-        segments=tuple(Segment(b, s) for b, s in json.loads(row.segments)),
+        segments=_segments(row),
         delete_at=row.delete_at,
         manifest_kind=row.manifest_kind,
         manifest=row.manifest,
     )
 
 
+def _segments(row: Row[Any]) -> tuple[Segment, ...]:
+    if row.data is not None:
+        return (Segment("", row.size, bytes(row.data)),)
+    return tuple(Segment(b, s) for b, s in json.loads(row.segments))
+
+
 def _object_values(record: ObjectRecord) -> dict[str, Any]:
+    inline = [s.data for s in record.segments if s.data is not None]
+    if inline and len(record.segments) > 1:
+        raise ValueError("inline bytes must be an object's only segment")
     return {
         "id": record.id,
         "container_id": record.container_id,
@@ -81,7 +90,8 @@ def _object_values(record: ObjectRecord) -> dict[str, Any]:
         "content_type": record.content_type,
         "last_modified": record.last_modified,
         "metadata": _metadata_document(record),
-        "segments": json.dumps([[s.blob, s.size] for s in record.segments]),
+        "segments": json.dumps([[s.blob, s.size] for s in record.segments if s.data is None]),
+        "data": inline[0] if inline else None,
         "delete_at": record.delete_at,
         "manifest_kind": record.manifest_kind,
         "manifest": record.manifest,
@@ -335,20 +345,19 @@ class ObjectStore:
         """`put_object` inside the caller's transaction."""
         # Writers to one container queue on its row (they all update its counters
         # anyway), so two PUTs of one new name cannot both insert it.
-        if conn.execute(_LOCK_CONTAINER, {"id": record.container_id}).first() is None:
+        run = self.db.execute
+        if run(conn, _LOCK_CONTAINER, {"id": record.container_id}).first() is None:
             raise errors.NoSuchContainer("the container was deleted")
-        old = conn.execute(
-            _LOCK_OBJECT, {"container_id": record.container_id, "name": record.name}
+        old = run(
+            conn, _LOCK_OBJECT, {"container_id": record.container_id, "name": record.name}
         ).first()
         count, size, replaced = 1, record.size, []
         if old is not None:
             replaced = [b for b, _ in json.loads(old.segments)]
-            conn.execute(_DELETE_OBJECT, {"id": old.id})
+            run(conn, _DELETE_OBJECT, {"id": old.id})
             count, size = 0, record.size - old.size
-        conn.execute(_INSERT_OBJECT, _object_values(record))
-        conn.execute(
-            _COUNT_OBJECTS, {"container": record.container_id, "count": count, "size": size}
-        )
+        run(conn, _INSERT_OBJECT, _object_values(record))
+        run(conn, _COUNT_OBJECTS, {"container": record.container_id, "count": count, "size": size})
         return replaced
 
     def update_object(self, record: ObjectRecord) -> None:
@@ -373,8 +382,8 @@ class ObjectStore:
 
     def delete_object(self, container_id: str, name: str) -> ObjectRecord:
         def work(conn: Connection) -> ObjectRecord:
-            row = conn.execute(
-                _LOCK_WHOLE_OBJECT, {"container_id": container_id, "name": name}
+            row = self.db.execute(
+                conn, _LOCK_WHOLE_OBJECT, {"container_id": container_id, "name": name}
             ).first()
             if row is None or (row.delete_at is not None and row.delete_at <= time.time()):
                 raise errors.NoSuchObject(f"no object {name!r}")
@@ -385,9 +394,11 @@ class ObjectStore:
         return self.db.transact(work)
 
     def _remove(self, conn: Connection, record: ObjectRecord) -> None:
-        conn.execute(_DELETE_OBJECT, {"id": record.id})
-        conn.execute(
-            _COUNT_OBJECTS, {"container": record.container_id, "count": -1, "size": -record.size}
+        self.db.execute(conn, _DELETE_OBJECT, {"id": record.id})
+        self.db.execute(
+            conn,
+            _COUNT_OBJECTS,
+            {"container": record.container_id, "count": -1, "size": -record.size},
         )
 
     def list_objects(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -159,6 +160,9 @@ objects = Table(
     Column("metadata", Text, nullable=False),
     # JSON list of [blob id, size]: the object's bytes, in order.
     Column("segments", Text, nullable=False),
+    # A small object's bytes, held in the row instead of a blob (segments is then
+    # empty): one commit makes bytes and row durable together.
+    Column("data", LargeBinary),
     Column("delete_at", Float),
     Column("manifest_kind", String(8)),
     Column("manifest", Text),

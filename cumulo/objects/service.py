@@ -45,11 +45,35 @@ Finish = Callable[[], dict[str, str]]
 
 @dataclass(frozen=True)
 class Piece:
-    """Bytes `[offset, offset + length)` of one blob."""
+    """Bytes `[offset, offset + length)` of one blob, or of inline `data`."""
 
     blob: str
     offset: int
     length: int
+    data: bytes | None = None
+
+
+@dataclass
+class Received:
+    """A body that has ended: in a blob writer not yet committed, or (small enough to
+    keep inline) as bytes. The caller commits or aborts it."""
+
+    writer: BlobWriter | None
+    data: bytes
+    size: int
+    etag: str
+    checksums: dict[str, str]
+
+    def commit(self) -> Segment:
+        """Makes the bytes durable (blocking): a blob, or inline bytes whose
+        durability is the metadata commit's."""
+        if self.writer is None:
+            return Segment("", self.size, self.data)
+        return Segment(self.writer.commit(), self.size)
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
 
 
 async def in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -77,11 +101,19 @@ def _check_chars(name: str) -> None:
 
 class ObjectService:
     def __init__(
-        self, store: ObjectStore, blobs: BlobStore, *, max_object_size: int, chunk_size: int = CHUNK
+        self,
+        store: ObjectStore,
+        blobs: BlobStore,
+        *,
+        max_object_size: int,
+        inline_max: int = -1,
+        chunk_size: int = CHUNK,
     ) -> None:
         self.store = store
         self.blobs = blobs
         self.max_object_size = max_object_size
+        # Bodies of at most this many bytes are kept in the metadata row (-1: none).
+        self.inline_max = inline_max
         self.chunk_size = chunk_size
         self._container_ids: dict[tuple[str, str], tuple[float, str]] = {}
 
@@ -98,7 +130,7 @@ class ObjectService:
         reaped = 0
         for record in await in_thread(self.store.expired):
             if await in_thread(self.store.reap, record):
-                await self.unlink_blobs([s.blob for s in record.segments])
+                await self.unlink_blobs(record.blobs)
                 reaped += 1
         return reaped
 
@@ -225,36 +257,36 @@ class ObjectService:
         anything is visible: it may refuse the body (raise) or return checksums to keep."""
         check_object_name(name)
         found_id = await self.container_id(project_id, container)
-        writer, etag, checksums = await self._receive(body, expected_md5, finish)
+        received = await self._receive(body, expected_md5, finish, self.inline_max)
 
         def make_durable() -> tuple[ObjectRecord, list[str]]:
             # One thread hop for both steps, in this order: the bytes are durable
             # (commit) before the row that makes them visible is committed.
-            segment = Segment(writer.commit(), writer.size)
+            segment = received.commit()
             record = ObjectRecord(
                 id=new_id(),
                 container_id=found_id,
                 name=name,
                 size=segment.size,
-                etag=etag,
+                etag=received.etag,
                 content_type=content_type,
                 last_modified=time.time(),
                 metadata=metadata,
                 headers=headers or {},
                 segments=(segment,),
-                checksums=checksums,
+                checksums=received.checksums,
                 delete_at=delete_at,
             )
             try:
                 return record, self.store.put_object(record)
             except BaseException:
-                self.blobs.delete([segment.blob])
+                self.blobs.delete(record.blobs)
                 raise
 
         try:
             record, replaced = await in_thread(make_durable)
         except BaseException:
-            writer.abort()
+            received.abort()
             raise
         await self.unlink_blobs(replaced)
         return record
@@ -263,7 +295,7 @@ class ObjectService:
         try:
             replaced = await in_thread(self.store.put_object, record)
         except BaseException:
-            await self.unlink_blobs([s.blob for s in record.segments])
+            await self.unlink_blobs(record.blobs)
             raise
         await self.unlink_blobs(replaced)
         return record
@@ -273,36 +305,55 @@ class ObjectService:
     ) -> tuple[Segment, str, dict[str, str]]:
         """Receives a body into a new blob and makes it durable; its segment, ETag and
         the checksums `finish` returned."""
-        writer, etag, checksums = await self._receive(body, expected_md5, finish)
+        received = await self._receive(body, expected_md5, finish, inline_max=-1)
         try:
-            blob = await in_thread(writer.commit)
+            segment = await in_thread(received.commit)
         except BaseException:
-            writer.abort()
+            received.abort()
             raise
-        return Segment(blob, writer.size), etag, checksums
+        return segment, received.etag, received.checksums
 
     async def _receive(
-        self, body: AsyncIterator[bytes], expected_md5: str | None, finish: Finish | None
-    ) -> tuple[BlobWriter, str, dict[str, str]]:
-        """A body written to a blob not yet committed (the caller commits or aborts)."""
-        writer = self.blobs.writer()
+        self,
+        body: AsyncIterator[bytes],
+        expected_md5: str | None,
+        finish: Finish | None,
+        inline_max: int,
+    ) -> Received:
+        """A body received, not yet committed: held in memory while it fits in
+        `inline_max` bytes, streamed to a blob writer from the first byte beyond."""
+        held: list[bytes] = []
+        writer: BlobWriter | None = None
+        size = 0
         md5 = hashlib.md5(usedforsecurity=False)
         try:
             async for chunk in body:
-                if writer.size + len(chunk) > self.max_object_size:
+                size += len(chunk)
+                if size > self.max_object_size:
                     raise errors.EntityTooLarge(
                         f"objects larger than {self.max_object_size} bytes must be segmented"
                     )
                 md5.update(chunk)
+                if writer is None:
+                    if size <= inline_max:
+                        held.append(chunk)
+                        continue
+                    writer = self.blobs.writer()
+                    for early in held:
+                        writer.write(early)
+                    held.clear()
                 writer.write(chunk)
+            if writer is None and inline_max < 0:
+                writer = self.blobs.writer()  # an empty body that must be a blob
             etag = md5.hexdigest()
             if expected_md5 is not None and expected_md5.lower() != etag:
                 raise errors.BadDigest("the body's MD5 does not match the ETag sent")
             checksums = finish() if finish is not None else {}
         except BaseException:
-            writer.abort()
+            if writer is not None:
+                writer.abort()
             raise
-        return writer, etag, checksums
+        return Received(writer, b"".join(held), size, etag, checksums)
 
     async def set_object_metadata(
         self,
@@ -331,7 +382,7 @@ class ObjectService:
         record = await in_thread(
             self.store.delete_object, await self.container_id(project_id, container), name
         )
-        await self.unlink_blobs([s.blob for s in record.segments])
+        await self.unlink_blobs(record.blobs)
         return record
 
     async def copy_object(
@@ -353,7 +404,12 @@ class ObjectService:
         if source.manifest_kind is None:
             # Plain bytes: link the blobs, no copying.
             segments = tuple(
-                [Segment(await in_thread(self.blobs.link, s.blob), s.size) for s in source.segments]
+                [
+                    s
+                    if s.data is not None
+                    else Segment(await in_thread(self.blobs.link, s.blob), s.size)
+                    for s in source.segments
+                ]
             )
             etag, size, checksums = source.etag, source.size, source.checksums
         else:
@@ -419,7 +475,7 @@ class ObjectService:
     ) -> tuple[list[Piece], str]:
         """The pieces an object's content is made of, and its content ETag."""
         if record.manifest_kind is None:
-            offset_pieces = [Piece(s.blob, 0, s.size) for s in record.segments]
+            offset_pieces = [Piece(s.blob, 0, s.size, s.data) for s in record.segments]
             return offset_pieces, record.etag
         if depth >= MAX_MANIFEST_DEPTH:
             raise errors.Conflict("large objects nest too deep")
@@ -496,6 +552,10 @@ class ObjectService:
         total = sum(p.length for p in pieces)
         last = total - 1 if end is None else min(end, total - 1)
         for piece in _slice(pieces, start, last - start + 1):
+            if piece.data is not None:
+                for at in range(piece.offset, piece.offset + piece.length, self.chunk_size):
+                    yield piece.data[at : min(at + self.chunk_size, piece.offset + piece.length)]
+                continue
             reader = self.blobs.read(piece.blob, piece.offset, piece.length, self.chunk_size)
             if piece.length <= 64 * 1024:
                 # Small reads come from the page cache; a thread hop costs more.
@@ -529,7 +589,7 @@ def _slice(pieces: list[Piece], start: int, length: int) -> list[Piece]:
             continue
         skip = max(0, start - position)
         take = min(piece.length - skip, length)
-        out.append(Piece(piece.blob, piece.offset + skip, take))
+        out.append(Piece(piece.blob, piece.offset + skip, take, piece.data))
         length -= take
         start += take
         position += piece.length

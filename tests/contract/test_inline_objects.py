@@ -1,0 +1,142 @@
+"""Small objects' bytes inline in their metadata row, through the object service, on
+SQLite and PostgreSQL, with the local blob store beside them."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from cumulo import errors
+from cumulo.blobs.localfs import LocalBlobStore
+from cumulo.crypto import new_id
+from cumulo.metadata.db import Database
+from cumulo.metadata.objects import ObjectStore
+from cumulo.objects.service import ObjectService
+
+LIMIT = 1024
+
+
+def blob_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and p.parent.name != "tmp"]
+
+
+async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+@pytest.fixture
+def service(database: Database, tmp_path: Path) -> ObjectService:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    return ObjectService(ObjectStore(database), blobs, max_object_size=10**6, inline_max=LIMIT)
+
+
+def put(service: ObjectService, project: str, name: str, *parts: bytes) -> None:
+    asyncio.run(
+        service.put_object(
+            project, "c", name, chunks(*parts), content_type="text/plain", metadata={}
+        )
+    )
+
+
+async def read(service: ObjectService, project: str, name: str, start: int = 0) -> bytes:
+    record = await service.head_object(project, "c", name)
+    pieces, _ = await service.resolve(project, record)
+    return b"".join([c async for c in service.stream(pieces, start, None)])
+
+
+def test_small_bodies_live_in_the_row_and_large_ones_in_blobs(
+    service: ObjectService, tmp_path: Path
+) -> None:
+    project = new_id()
+    asyncio.run(service.create_container(project, "c"))
+    root = tmp_path / "blobs"
+    # Exactly the limit, sent in pieces: inline; no file is written.
+    small = bytes(range(256)) * (LIMIT // 256)
+    put(service, project, "small", small[:100], small[100:])
+    put(service, project, "empty")
+    assert blob_files(root) == []
+    record = asyncio.run(service.head_object(project, "c", "small"))
+    assert record.blobs == [] and record.size == LIMIT
+    assert record.etag == hashlib.md5(small).hexdigest()
+    assert asyncio.run(read(service, project, "small")) == small
+    assert asyncio.run(read(service, project, "small", start=1000)) == small[1000:]
+    assert asyncio.run(read(service, project, "empty")) == b""
+    # One byte more, arriving after the limit was reached: a blob holds it all.
+    big = small + b"!"
+    put(service, project, "big", big[:LIMIT], big[LIMIT:])
+    assert len(blob_files(root)) == 1
+    assert asyncio.run(read(service, project, "big")) == big
+    listed = asyncio.run(service.list_objects(project, "c"))
+    assert [(e.name, e.size) for e in listed] == [
+        ("big", LIMIT + 1),
+        ("empty", 0),
+        ("small", LIMIT),
+    ]
+
+
+def test_replacing_copying_and_deleting_across_both_kinds(
+    service: ObjectService, tmp_path: Path
+) -> None:
+    project = new_id()
+    asyncio.run(service.create_container(project, "c"))
+    root = tmp_path / "blobs"
+    put(service, project, "o", b"x" * (LIMIT + 10))
+    assert len(blob_files(root)) == 1
+    put(service, project, "o", b"tiny")  # the replaced blob is unlinked
+    assert blob_files(root) == []
+    assert asyncio.run(read(service, project, "o")) == b"tiny"
+
+    source = asyncio.run(service.head_object(project, "c", "o"))
+    copy = service.copy_object(
+        source, project, project, "c", "copy", content_type="text/plain", metadata={}, headers={}
+    )
+    asyncio.run(copy)
+    assert asyncio.run(read(service, project, "copy")) == b"tiny"
+    asyncio.run(service.delete_object(project, "c", "o"))
+    assert asyncio.run(read(service, project, "copy")) == b"tiny"
+    with pytest.raises(errors.NoSuchObject):
+        asyncio.run(service.head_object(project, "c", "o"))
+
+    put(service, project, "copy", b"y" * (LIMIT * 3))  # inline replaced by a blob
+    assert len(blob_files(root)) == 1
+    container = asyncio.run(service.container(project, "c"))
+    assert (container.object_count, container.bytes_used) == (1, LIMIT * 3)
+
+
+def test_a_refused_body_leaves_nothing(service: ObjectService, tmp_path: Path) -> None:
+    project = new_id()
+    asyncio.run(service.create_container(project, "c"))
+
+    async def bad_md5() -> None:
+        await service.put_object(
+            project,
+            "c",
+            "o",
+            chunks(b"abc"),
+            content_type="text/plain",
+            metadata={},
+            expected_md5="0" * 32,
+        )
+
+    with pytest.raises(errors.BadDigest):
+        asyncio.run(bad_md5())
+    with pytest.raises(errors.NoSuchObject):
+        asyncio.run(service.head_object(project, "c", "o"))
+    assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
+
+
+def test_inlining_off_keeps_every_body_in_a_blob(database: Database, tmp_path: Path) -> None:
+    service = ObjectService(
+        ObjectStore(database), LocalBlobStore(tmp_path / "b"), max_object_size=100, inline_max=-1
+    )
+    project = new_id()
+    asyncio.run(service.create_container(project, "c"))
+    put(service, project, "empty")
+    put(service, project, "one", b"1")
+    assert len(blob_files(tmp_path / "b")) == 2
+    assert asyncio.run(read(service, project, "one")) == b"1"
