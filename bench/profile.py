@@ -3,11 +3,11 @@
     .venv/bin/python -m bench.profile [--seconds 10] [--conc 64] [--out DIR]
 
 Starts Cumulo as ``bench.run`` does, then for each workload (by default S3 4 KiB PUT/GET,
-Swift 4 KiB PUT/GET, Keystone token issue; ``--only`` picks others) runs the load at concurrency ``--conc`` while
-``py-spy record --subprocesses --format raw`` samples the server's process tree for
-exactly that phase (started and stopped on the load's phase barrier). Writes the raw
-collapsed stacks (``<phase>.txt``, loadable by any flame-graph tool, e.g.
-``flamegraph.pl`` or speedscope) and prints the top functions by self and inclusive
+Swift 4 KiB PUT/GET, Keystone token issue; ``--only`` picks others) runs the load at
+concurrency ``--conc`` while ``py-spy record --subprocesses --format raw`` samples the
+server's process tree for exactly that phase (started and stopped on the load's phase
+barrier). Writes the raw collapsed stacks (``<phase>.txt``, loadable by any flame-graph
+tool, e.g. ``flamegraph.pl`` or speedscope) and prints the top functions by self and inclusive
 share of samples.
 """
 
