@@ -7,6 +7,7 @@ failing on upgrade; reads run in autocommit, each statement its own snapshot.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import sqlite3
@@ -160,6 +161,14 @@ class Database:
                     raise
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    async def transact_async(self, work: Callable[[Connection], T]) -> T:
+        """`transact` for a coroutine. On SQLite the work joins the group commit
+        without a thread of its own; elsewhere it runs in a thread."""
+        if self.is_sqlite:
+            result: T = await self._group.run_async(work)
+            return result
+        return await asyncio.to_thread(self.transact, work)
 
     def migrate(self) -> None:
         """Brings the schema to the newest revision (a no-op when it is there)."""

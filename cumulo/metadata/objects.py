@@ -341,6 +341,10 @@ class ObjectStore:
         """Makes `record` the object at its name; returns the blobs it replaced."""
         return self.db.transact(lambda conn: self.put_in(conn, record))
 
+    async def put_object_async(self, record: ObjectRecord) -> list[str]:
+        """`put_object` for a coroutine (see `Database.transact_async`)."""
+        return await self.db.transact_async(lambda conn: self.put_in(conn, record))
+
     def put_in(self, conn: Connection, record: ObjectRecord) -> list[str]:
         """`put_object` inside the caller's transaction."""
         # Writers to one container queue on its row (they all update its counters
@@ -381,17 +385,21 @@ class ObjectStore:
         self.db.transact(work)
 
     def delete_object(self, container_id: str, name: str) -> ObjectRecord:
-        def work(conn: Connection) -> ObjectRecord:
-            row = self.db.execute(
-                conn, _LOCK_WHOLE_OBJECT, {"container_id": container_id, "name": name}
-            ).first()
-            if row is None or (row.delete_at is not None and row.delete_at <= time.time()):
-                raise errors.NoSuchObject(f"no object {name!r}")
-            record = _object(row)
-            self._remove(conn, record)
-            return record
+        return self.db.transact(lambda conn: self._delete_in(conn, container_id, name))
 
-        return self.db.transact(work)
+    async def delete_object_async(self, container_id: str, name: str) -> ObjectRecord:
+        """`delete_object` for a coroutine (see `Database.transact_async`)."""
+        return await self.db.transact_async(lambda conn: self._delete_in(conn, container_id, name))
+
+    def _delete_in(self, conn: Connection, container_id: str, name: str) -> ObjectRecord:
+        row = self.db.execute(
+            conn, _LOCK_WHOLE_OBJECT, {"container_id": container_id, "name": name}
+        ).first()
+        if row is None or (row.delete_at is not None and row.delete_at <= time.time()):
+            raise errors.NoSuchObject(f"no object {name!r}")
+        record = _object(row)
+        self._remove(conn, record)
+        return record
 
     def _remove(self, conn: Connection, record: ObjectRecord) -> None:
         self.db.execute(conn, _DELETE_OBJECT, {"id": record.id})

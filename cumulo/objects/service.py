@@ -259,11 +259,8 @@ class ObjectService:
         found_id = await self.container_id(project_id, container)
         received = await self._receive(body, expected_md5, finish, self.inline_max)
 
-        def make_durable() -> tuple[ObjectRecord, list[str]]:
-            # One thread hop for both steps, in this order: the bytes are durable
-            # (commit) before the row that makes them visible is committed.
-            segment = received.commit()
-            record = ObjectRecord(
+        def make_record(segment: Segment) -> ObjectRecord:
+            return ObjectRecord(
                 id=new_id(),
                 container_id=found_id,
                 name=name,
@@ -277,17 +274,28 @@ class ObjectService:
                 checksums=received.checksums,
                 delete_at=delete_at,
             )
+
+        def make_durable() -> tuple[ObjectRecord, list[str]]:
+            # One thread hop for both steps, in this order: the bytes are durable
+            # (commit) before the row that makes them visible is committed.
+            record = make_record(received.commit())
             try:
                 return record, self.store.put_object(record)
             except BaseException:
                 self.blobs.delete(record.blobs)
                 raise
 
-        try:
-            record, replaced = await in_thread(make_durable)
-        except BaseException:
-            received.abort()
-            raise
+        if received.writer is None:
+            # Inline bytes: the metadata commit is the only blocking step, and it
+            # is awaited without a thread hop.
+            record = make_record(received.commit())
+            replaced = await self.store.put_object_async(record)
+        else:
+            try:
+                record, replaced = await in_thread(make_durable)
+            except BaseException:
+                received.abort()
+                raise
         await self.unlink_blobs(replaced)
         return record
 
@@ -379,9 +387,8 @@ class ObjectService:
         return updated
 
     async def delete_object(self, project_id: str, container: str, name: str) -> ObjectRecord:
-        record = await in_thread(
-            self.store.delete_object, await self.container_id(project_id, container), name
-        )
+        container_id = await self.container_id(project_id, container)
+        record = await self.store.delete_object_async(container_id, name)
         await self.unlink_blobs(record.blobs)
         return record
 
