@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hmac
 import os
+import random
 import secrets
 import string
+import time
 import uuid
 from pathlib import Path
 
@@ -37,6 +39,14 @@ def equal(a: str, b: str) -> bool:
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def new_sortable_id() -> str:
+    """A unique id that sorts by creation time (microseconds, then 72 random bits), for
+    rows created at a high rate: each insert lands at the end of the id index instead
+    of on a random page of it. Not a secret (`random` reseeds itself in forked
+    children, so processes do not repeat each other)."""
+    return f"{time.time_ns() // 1000:014x}{random.getrandbits(72):018x}"
 
 
 def new_secret(length: int = 40) -> str:

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 
 from cumulo import errors
-from cumulo.crypto import new_id
+from cumulo.crypto import new_sortable_id
 from cumulo.metadata.uploads import UploadStore
 from cumulo.model import ObjectRecord, Part, Segment, Upload
 from cumulo.objects.service import Finish, ObjectService, Piece, check_object_name, in_thread
@@ -43,7 +43,7 @@ class MultipartService:
     ) -> Upload:
         check_object_name(name)
         upload = Upload(
-            id=new_id(),
+            id=new_sortable_id(),
             container_id=await self.objects.container_id(project_id, container),
             name=name,
             created_at=time.time(),
@@ -155,7 +155,7 @@ class MultipartService:
                 )
         digest = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in parts), usedforsecurity=False)
         record = ObjectRecord(
-            id=new_id(),
+            id=new_sortable_id(),
             container_id=upload.container_id,
             name=upload.name,
             size=sum(p.size for p in parts),

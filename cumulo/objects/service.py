@@ -20,7 +20,7 @@ from typing import ParamSpec, TypeVar
 
 from cumulo import errors
 from cumulo.blobs import BlobStore, BlobWriter
-from cumulo.crypto import new_id
+from cumulo.crypto import new_sortable_id
 from cumulo.metadata.objects import ObjectStore
 from cumulo.model import Account, Container, ListEntry, ObjectRecord, Segment
 
@@ -261,7 +261,7 @@ class ObjectService:
 
         def make_record(segment: Segment) -> ObjectRecord:
             return ObjectRecord(
-                id=new_id(),
+                id=new_sortable_id(),
                 container_id=found_id,
                 name=name,
                 size=segment.size,
@@ -425,7 +425,7 @@ class ObjectService:
             segment, etag, checksums = await self.write_body(self.stream(pieces, 0, None), None)
             segments, size = (segment,), segment.size
         record = ObjectRecord(
-            id=new_id(),
+            id=new_sortable_id(),
             container_id=target_id,
             name=name,
             size=size,
@@ -461,7 +461,7 @@ class ObjectService:
         check_object_name(name)
         found_id = await self.container_id(project_id, container)
         record = ObjectRecord(
-            id=new_id(),
+            id=new_sortable_id(),
             container_id=found_id,
             name=name,
             size=size,
