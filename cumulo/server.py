@@ -5,8 +5,10 @@ Jinja, uvicorn...), since it would carry that heap beside every worker for the l
 the server. A short-lived child prepares the data dir once (migrations, token keys,
 first admin, orphan collection) and exits; the supervisor then binds one listening
 socket per endpoint and forks N workers, each of which imports and builds the app and
-serves every endpoint on those shared sockets (`cumulo.worker`).
-Workers die with the supervisor (PR_SET_PDEATHSIG), so killing it frees the ports.
+serves every endpoint on those shared sockets (`cumulo.worker`). On SQLite it also
+starts the node's metadata writer (`cumulo.metadata.writer`) and gives each worker a
+private socket to it. Children die with the supervisor (PR_SET_PDEATHSIG), so killing
+it frees the ports.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import socket
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from cumulo import errors
@@ -88,6 +91,45 @@ def _prepare_in_child(settings: Settings) -> int:
             continue
 
 
+class _WriterProcess:
+    """The SQLite metadata writer, and the control socket that hands it workers'."""
+
+    def __init__(self, database: str) -> None:
+        self.control, theirs = socket.socketpair()
+        self.pid = os.fork()
+        if self.pid == 0:
+            code = 1
+            try:
+                _die_with_parent()
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                self.control.close()
+                from cumulo.metadata.writer import serve
+
+                serve(Path(database), theirs)
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        theirs.close()
+
+    def connect(self) -> socket.socket | None:
+        """A new socket to the writer, for a worker about to start."""
+        ours, theirs = socket.socketpair()
+        try:
+            socket.send_fds(self.control, [b"w"], [theirs.fileno()])
+        except OSError:
+            ours.close()
+            return None
+        finally:
+            theirs.close()
+        return ours
+
+    def close(self) -> None:
+        """Once the workers are gone, the writer finishes and exits."""
+        self.control.close()
+
+
 def serve(settings: Settings) -> int:
     code = _prepare_in_child(settings)
     if code != 0:
@@ -98,32 +140,46 @@ def serve(settings: Settings) -> int:
         "portal": _bind(settings.host, settings.portal_port),
     }
     workers = settings.workers or os.cpu_count() or 1
+    database = settings.database_url
+    writer = (
+        _WriterProcess(database.removeprefix("sqlite:///"))
+        if database.startswith("sqlite:///")
+        else None
+    )
     children: dict[int, int] = {}
     stopping = False
 
     def spawn(index: int) -> None:
+        to_writer = writer.connect() if writer is not None else None
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
                 _die_with_parent()
+                if writer is not None:
+                    writer.control.close()
                 # The application is imported here, after the fork: see above.
                 from cumulo.worker import run
 
-                code = run(settings, sockets, index)
+                code = run(settings, sockets, index, to_writer)
             finally:
                 os._exit(code)
+        if to_writer is not None:
+            to_writer.close()
         children[pid] = index
 
     def stop(signum: int, _frame: Any) -> None:
         nonlocal stopping
         stopping = True
         for pid in list(children):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+            if writer is None or pid != writer.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if writer is not None:
+        children[writer.pid] = -1
     for index in range(workers):
         spawn(index)
     for name, sock in sockets.items():
@@ -135,6 +191,8 @@ def serve(settings: Settings) -> int:
         flush=True,
     )
     while children:
+        if stopping and writer is not None and set(children) == {writer.pid}:
+            writer.close()  # the workers are gone: let the writer finish
         try:
             pid, status = os.wait()
         except ChildProcessError:
@@ -142,7 +200,11 @@ def serve(settings: Settings) -> int:
         except InterruptedError:
             continue
         index = children.pop(pid, -1)
-        if index >= 0 and not stopping:
+        if writer is not None and pid == writer.pid:
+            if not stopping:
+                log.error("the metadata writer exited (status %d); workers commit alone", status)
+            writer = None
+        elif index >= 0 and not stopping:
             log.error("worker %d exited (status %d); restarting it", pid, status)
             time.sleep(0.5)
             spawn(index)

@@ -22,6 +22,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from cumulo.app import Cumulo, asgi_apps, build
 from cumulo.config import Settings
+from cumulo.metadata.writer import WriterClient
 
 log = logging.getLogger("cumulo.server")
 
@@ -107,7 +108,12 @@ class _Server(uvicorn.Server):
         yield
 
 
-def run(settings: Settings, sockets: dict[str, socket.socket], index: int) -> int:
+def run(
+    settings: Settings,
+    sockets: dict[str, socket.socket],
+    index: int,
+    to_writer: socket.socket | None = None,
+) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cumulo = build(settings, migrate=False)
@@ -134,6 +140,11 @@ def run(settings: Settings, sockets: dict[str, socket.socket], index: int) -> in
     async def main() -> None:
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=32))
+        if to_writer is not None:
+            store = cumulo.objects.store
+            writer = WriterClient(to_writer, store.hot_shapes())
+            await writer.connect()
+            store.writer = writer
 
         def exit_all() -> None:
             for server, _ in servers:

@@ -15,37 +15,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from cumulo.metadata.group_commit import FileLock, GroupCommitter
+from cumulo.metadata.group_commit import GroupCommitter
+from cumulo.metadata.hot import DriverRows, Rows
+from cumulo.metadata.locks import FileLock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
-
-
-class Rows(Protocol):
-    """What `Database.execute` returns: SQLAlchemy's result, or the plain driver's."""
-
-    @property
-    def rowcount(self) -> int: ...
-
-    def first(self) -> Any: ...
-
-
-class _DriverRows:
-    def __init__(self, cursor: sqlite3.Cursor, row_type: Any) -> None:
-        self._cursor, self._row_type = cursor, row_type
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    def first(self) -> Any:
-        row = self._cursor.fetchone()
-        return None if row is None else self._row_type._make(row)
 
 
 class Database:
@@ -83,7 +63,7 @@ class Database:
         if not self.is_sqlite:
             with self.read() as conn:
                 return conn.execute(statement, params).first()
-        sql, names, row_type = self._compiled(statement)
+        sql, names, row_type = self.compiled(statement)
         cursor = self._thread_connection().execute(sql, [params[name] for name in names])
         row = cursor.fetchone()
         return None if row is None else row_type._make(row)
@@ -94,11 +74,11 @@ class Database:
         of a group commit's CPU); elsewhere through SQLAlchemy."""
         if not self.is_sqlite:
             return conn.execute(statement, params)
-        sql, names, row_type = self._compiled(statement)
+        sql, names, row_type = self.compiled(statement)
         raw: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-        return _DriverRows(raw.execute(sql, [params[name] for name in names]), row_type)
+        return DriverRows(raw.execute(sql, [params[name] for name in names]), row_type)
 
-    def _compiled(self, statement: Executable) -> tuple[str, list[str], Any]:
+    def compiled(self, statement: Executable) -> tuple[str, list[str], Any]:
         found = self._statements.get(statement)
         if found is None:
             compiled = statement.compile(dialect=self.engine.dialect)  # type: ignore[attr-defined]

@@ -29,8 +29,10 @@ from sqlalchemy.exc import IntegrityError
 
 from cumulo import errors
 from cumulo.crypto import new_id
+from cumulo.metadata import hot
 from cumulo.metadata import schema as t
 from cumulo.metadata.db import Database
+from cumulo.metadata.writer import Shape, WriterClient
 from cumulo.model import Account, Container, ListEntry, ObjectRecord, Segment
 
 T = TypeVar("T")
@@ -146,6 +148,15 @@ _COUNT_OBJECTS = (
         bytes_used=t.containers.c.bytes_used + bindparam("size"),
     )
 )
+# The keys `cumulo.metadata.hot` runs them by.
+HOT_STATEMENTS: dict[str, Any] = {
+    "lock_container": _LOCK_CONTAINER,
+    "lock_object": _LOCK_OBJECT,
+    "lock_whole_object": _LOCK_WHOLE_OBJECT,
+    "delete_object": _DELETE_OBJECT,
+    "insert_object": _INSERT_OBJECT,
+    "count_objects": _COUNT_OBJECTS,
+}
 _GET_CONTAINER = select(t.containers).where(
     t.containers.c.project_id == bindparam("project_id"),
     t.containers.c.name == bindparam("name"),
@@ -155,6 +166,16 @@ _GET_CONTAINER = select(t.containers).where(
 class ObjectStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # The node's SQLite writer process, when the server runs one.
+        self.writer: WriterClient | None = None
+
+    def hot_shapes(self) -> dict[str, Shape]:
+        """The hot statements as the writer process runs them (SQLite only)."""
+        shapes: dict[str, Shape] = {}
+        for key, statement in HOT_STATEMENTS.items():
+            sql, names, row_type = self.db.compiled(statement)
+            shapes[key] = (sql, names, list(row_type._fields))
+        return shapes
 
     # --- accounts -----------------------------------------------------------
 
@@ -342,27 +363,18 @@ class ObjectStore:
         return self.db.transact(lambda conn: self.put_in(conn, record))
 
     async def put_object_async(self, record: ObjectRecord) -> list[str]:
-        """`put_object` for a coroutine (see `Database.transact_async`)."""
+        """`put_object` for a coroutine: through the writer process if there is one,
+        else the group commit (see `Database.transact_async`)."""
+        if self.writer is not None and self.writer.alive:
+            return list(await self.writer.call("put", _object_values(record)))
         return await self.db.transact_async(lambda conn: self.put_in(conn, record))
 
     def put_in(self, conn: Connection, record: ObjectRecord) -> list[str]:
         """`put_object` inside the caller's transaction."""
-        # Writers to one container queue on its row (they all update its counters
-        # anyway), so two PUTs of one new name cannot both insert it.
-        run = self.db.execute
-        if run(conn, _LOCK_CONTAINER, {"id": record.container_id}).first() is None:
-            raise errors.NoSuchContainer("the container was deleted")
-        old = run(
-            conn, _LOCK_OBJECT, {"container_id": record.container_id, "name": record.name}
-        ).first()
-        count, size, replaced = 1, record.size, []
-        if old is not None:
-            replaced = [b for b, _ in json.loads(old.segments)]
-            run(conn, _DELETE_OBJECT, {"id": old.id})
-            count, size = 0, record.size - old.size
-        run(conn, _INSERT_OBJECT, _object_values(record))
-        run(conn, _COUNT_OBJECTS, {"container": record.container_id, "count": count, "size": size})
-        return replaced
+        return hot.put(self._runner(conn), _object_values(record))
+
+    def _runner(self, conn: Connection) -> hot.Run:
+        return lambda key, params: self.db.execute(conn, HOT_STATEMENTS[key], params)
 
     def update_object(self, record: ObjectRecord) -> None:
         """Rewrites an object's metadata in place (POST), keeping its bytes."""
@@ -388,26 +400,14 @@ class ObjectStore:
         return self.db.transact(lambda conn: self._delete_in(conn, container_id, name))
 
     async def delete_object_async(self, container_id: str, name: str) -> ObjectRecord:
-        """`delete_object` for a coroutine (see `Database.transact_async`)."""
+        """`delete_object` for a coroutine (see `put_object_async`)."""
+        if self.writer is not None and self.writer.alive:
+            row = await self.writer.call("delete", container_id, name)
+            return _object(self.db.compiled(_LOCK_WHOLE_OBJECT)[2]._make(row))
         return await self.db.transact_async(lambda conn: self._delete_in(conn, container_id, name))
 
     def _delete_in(self, conn: Connection, container_id: str, name: str) -> ObjectRecord:
-        row = self.db.execute(
-            conn, _LOCK_WHOLE_OBJECT, {"container_id": container_id, "name": name}
-        ).first()
-        if row is None or (row.delete_at is not None and row.delete_at <= time.time()):
-            raise errors.NoSuchObject(f"no object {name!r}")
-        record = _object(row)
-        self._remove(conn, record)
-        return record
-
-    def _remove(self, conn: Connection, record: ObjectRecord) -> None:
-        self.db.execute(conn, _DELETE_OBJECT, {"id": record.id})
-        self.db.execute(
-            conn,
-            _COUNT_OBJECTS,
-            {"container": record.container_id, "count": -1, "size": -record.size},
-        )
+        return _object(hot.delete(self._runner(conn), container_id, name))
 
     def list_objects(
         self,
@@ -453,7 +453,7 @@ class ObjectStore:
             ).first()
             if row is None:
                 return False
-            self._remove(conn, record)
+            hot.remove(self._runner(conn), record.id, record.container_id, record.size)
             return True
 
         return self.db.transact(work)

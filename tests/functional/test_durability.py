@@ -147,9 +147,10 @@ def test_one_gib_through_the_swift_cli_in_flat_memory(tmp_path: Path) -> None:
         run(["swift", "download", "big", "gib.bin"], env, cwd=out, timeout=600)
         assert _sha256(out / "gib.bin") == expected
         assert server.proc is not None
-        # The whole tree (supervisor + worker), as a user's `ps`/`top` would add it up.
+        # The whole tree (supervisor, metadata writer, worker), as a user's `ps`/`top`
+        # would add it up.
         peaks = {pid: _peak_rss_kib(pid) for pid in _pids(server.proc.pid)}
-        assert len(peaks) == 2, f"expected supervisor + 1 worker: {peaks}"
+        assert len(peaks) == 3, f"expected supervisor, metadata writer, 1 worker: {peaks}"
         assert sum(peaks.values()) < 200 * 1024, f"peak RSS (KiB) by process: {peaks}"
     finally:
         server.stop()

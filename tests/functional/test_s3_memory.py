@@ -49,9 +49,10 @@ def test_one_gib_through_boto3_in_flat_memory(tmp_path: Path) -> None:
             s3.download_fileobj("big", "multi", f, Config=config)
         assert sha256_file(target) == expected
 
-        # The whole tree (supervisor + worker), as a user's `ps`/`top` would add it up.
+        # The whole tree (supervisor, metadata writer, worker), as a user's `ps`/`top`
+        # would add it up.
         peaks = peak_rss_kib(server)
-        assert len(peaks) == 2, f"expected supervisor + 1 worker: {peaks}"
+        assert len(peaks) == 3, f"expected supervisor, metadata writer, 1 worker: {peaks}"
         assert sum(peaks.values()) < 200 * 1024, f"peak RSS (KiB) by process: {peaks}"
     finally:
         server.stop()

@@ -25,6 +25,17 @@ def _mapped(pid: int) -> str:
     return Path(f"/proc/{pid}/maps").read_text()
 
 
+def _worker_and_writer(supervisor: int) -> tuple[int, int]:
+    """The supervisor's two children with one worker on SQLite: the worker serves
+    HTTP (uvloop), the metadata writer does not."""
+    children = _children(supervisor)
+    assert len(children) == 2, children
+    workers = [pid for pid in children if "uvloop" in _mapped(pid)]
+    assert len(workers) == 1, children
+    (writer,) = set(children) - set(workers)
+    return workers[0], writer
+
+
 @pytest.mark.slow
 def test_supervisor_stays_lean_and_restarts_a_dead_worker(tmp_path: Path) -> None:
     server = Server(tmp_path / "data", workers=1).start()
@@ -32,17 +43,19 @@ def test_supervisor_stays_lean_and_restarts_a_dead_worker(tmp_path: Path) -> Non
         assert server.proc is not None
         assert requests.get(server.auth_url + "/v3", timeout=30).ok  # the worker is up
         supervisor = server.proc.pid
-        (worker,) = _children(supervisor)  # the preparing child has come and gone
+        # The preparing child has come and gone.
+        worker, writer = _worker_and_writer(supervisor)
         # The application's native libraries are loaded in the worker only.
         for library in ("sqlalchemy", "uvloop", "cryptography", "argon2"):
             assert library in _mapped(worker)
             assert library not in _mapped(supervisor), library
+            assert library not in _mapped(writer), library
 
         os.kill(worker, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            replacement = _children(supervisor)
-            if replacement and replacement != [worker]:
+            replacement = set(_children(supervisor)) - {writer}
+            if replacement and replacement != {worker}:
                 break
             time.sleep(0.1)
         else:
@@ -65,3 +78,56 @@ def test_supervisor_stays_lean_and_restarts_a_dead_worker(tmp_path: Path) -> Non
     again = Server(server.data_dir, workers=1).start()  # prepared already: no new admin
     again.stop()
     assert again.log().count("created system admin") == 1
+
+
+def _swift(server: Server) -> tuple[dict[str, str], str]:
+    os_ = server.member("wr", "env", "wes")["openstack"]
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"name": os_["username"], "password": os_["password"]}},
+            },
+            "scope": {"project": {"name": os_["project_name"]}},
+        }
+    }
+    reply = requests.post(server.auth_url + "/v3/auth/tokens", json=body, timeout=10)
+    reply.raise_for_status()
+    account = f"{server.object_url}/v1/AUTH_{os_['project_id']}"
+    return {"X-Auth-Token": reply.headers["X-Subject-Token"]}, account
+
+
+@pytest.mark.slow
+def test_writes_survive_the_metadata_writer(tmp_path: Path) -> None:
+    """Workers send PUTs and DELETEs to the writer process; when it is gone they
+    commit their own, and nothing is lost either way."""
+    server = Server(tmp_path / "data", workers=1).start()
+    try:
+        assert server.proc is not None
+        headers, account = _swift(server)
+        assert requests.put(f"{account}/c", headers=headers, timeout=10).status_code == 201
+        worker, writer = _worker_and_writer(server.proc.pid)
+        with requests.Session() as http:
+            for i in range(50):
+                put = http.put(f"{account}/c/o{i}", data=b"x" * i, headers=headers, timeout=10)
+                assert put.status_code == 201
+            assert http.delete(f"{account}/c/o0", headers=headers, timeout=10).status_code == 204
+
+            os.kill(writer, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while writer in _children(server.proc.pid):
+                assert time.monotonic() < deadline, "the writer was not reaped"
+                time.sleep(0.05)
+            for i in range(50, 60):
+                put = http.put(f"{account}/c/o{i}", data=b"y", headers=headers, timeout=10)
+                assert put.status_code == 201
+            assert http.delete(f"{account}/c/o1", headers=headers, timeout=10).status_code == 204
+            listing = http.get(f"{account}/c?format=json", headers=headers, timeout=10).json()
+            head = http.head(f"{account}/c", headers=headers, timeout=10)
+        assert [o["name"] for o in listing] == sorted(f"o{i}" for i in range(2, 60))
+        assert head.headers["X-Container-Object-Count"] == "58"
+        assert head.headers["X-Container-Bytes-Used"] == str(sum(range(2, 50)) + 10)
+        assert _children(server.proc.pid) == [worker]  # the worker lives on
+    finally:
+        server.stop()
+    assert "the metadata writer exited" in server.log()
