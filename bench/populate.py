@@ -4,8 +4,8 @@ A million PUTs through the API would take longer than the rest of the bench, and
 listing only reads metadata. So the rows go straight into the metadata store, through
 Cumulo's own ``Database`` and table definitions (``cumulo.metadata.schema``), in
 batched multi-row INSERTs, and the container's counters are bumped to match. The
-objects are empty (no segments, no blob), exactly what a 0-byte PUT records, so a
-GET/HEAD of one of them works too. Names are ``obj-0000000`` .. in byte order.
+objects are empty (no segments, no blob, empty inline bytes), exactly what a 0-byte
+PUT records, so a GET/HEAD of one of them works too. Names are ``obj-0000000`` .. in byte order.
 
 This runs while the server runs (SQLite WAL: readers are not blocked; each batch is
 its own short write transaction).
@@ -54,6 +54,7 @@ def populate(
                     "last_modified": now,
                     "metadata": EMPTY_META,
                     "segments": "[]",
+                    "data": b"",
                     "delete_at": None,
                     "manifest_kind": None,
                     "manifest": None,

@@ -6,10 +6,12 @@ Front ends are plain ASGI callables; these helpers keep the per-request path lea
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -236,6 +238,13 @@ async def respond(
 
 def json_body(document: Any) -> bytes:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@functools.lru_cache(maxsize=4096)
+def utc_seconds(second: int) -> str:
+    """`YYYY-MM-DDTHH:MM:SS` (UTC) of a whole second, each formatted once: listings
+    repeat few distinct seconds across their thousand entries."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def http_date(timestamp: float) -> str:

@@ -50,6 +50,11 @@ def text(element: Element, name: str) -> str | None:
     return None
 
 
+class Raw(str):
+    """Markup already rendered (and escaped), placed in a `Node` as it is: for the
+    thousand entries of a listing page, formatted in one f-string each."""
+
+
 class Node:
     """A tiny XML writer: `Node("A", B="x", C=[Node(...)])`; None values are left out."""
 
@@ -89,6 +94,8 @@ class Node:
 def _render(name: str, value: Any) -> str:
     if isinstance(value, Node):
         return value.render()
+    if isinstance(value, Raw):
+        return value
     if isinstance(value, bool):
         value = "true" if value else "false"
     return f"<{name}>{escape(str(value))}</{name}>"

@@ -7,13 +7,12 @@ turned back into latin-1 text on the way out (`wire`).
 
 from __future__ import annotations
 
-import datetime
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from cumulo.config import Settings
-from cumulo.http.asgi import Request, http_date
+from cumulo.http.asgi import Request, http_date, utc_seconds
 from cumulo.model import ObjectRecord
 from cumulo.objects.service import ObjectService
 from cumulo.swift.errors import HTML, SwiftError, default_body
@@ -95,9 +94,13 @@ def last_modified(when: float) -> str:
 
 
 def iso_time(when: float) -> str:
-    """The listing form: 2024-01-01T00:00:00.000000 (UTC, no zone suffix)."""
-    moment = datetime.datetime.fromtimestamp(when, datetime.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    """The listing form: 2024-01-01T00:00:00.000000 (UTC, no zone suffix), rounded to
+    the microsecond as `datetime.fromtimestamp` rounds."""
+    fraction, whole = math.modf(when)
+    micro = round(fraction * 1e6)
+    if micro >= 1_000_000:
+        whole, micro = whole + 1, micro - 1_000_000
+    return f"{utc_seconds(int(whole))}.{micro:06d}"
 
 
 def text(value: str) -> str:

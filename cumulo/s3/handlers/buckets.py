@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from cumulo.http.asgi import utc_seconds
 from cumulo.model import Container
 from cumulo.s3 import errors as s3
 from cumulo.s3.app import PUBLIC_READ_KEY, PUBLIC_READ_VALUE, Reply, S3App, xml_reply
@@ -22,9 +23,7 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
 def iso8601(when: float) -> str:
-    import time
-
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + f".{int(when % 1 * 1000):03d}Z"
+    return f"{utc_seconds(int(when))}.{int(when % 1 * 1000):03d}Z"
 
 
 async def list_buckets(app: S3App, call: S3Call, target: Target) -> Reply:

@@ -11,13 +11,14 @@ import base64
 import binascii
 from collections.abc import Callable
 from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 from cumulo.model import ListEntry
 from cumulo.s3 import errors as s3
 from cumulo.s3.app import Reply, S3App, xml_reply
 from cumulo.s3.context import S3Call, Target, owner
 from cumulo.s3.handlers.buckets import iso8601
-from cumulo.s3.xml import Node
+from cumulo.s3.xml import Node, Raw
 
 MAX_KEYS = 1000
 
@@ -65,16 +66,17 @@ async def _page(
 
 def _contents(
     entries: list[ListEntry], encode: Encode, target: Target, with_owner: bool
-) -> tuple[list[Node], list[Node]]:
+) -> tuple[list[Raw], list[Node]]:
+    # One f-string per entry (a Node tree per entry was two thirds of a page's cost);
+    # only the key needs escaping: the rest are hex, digits and dates.
+    tail = "<StorageClass>STANDARD</StorageClass>"
+    if with_owner:
+        tail += Node("Owner", **owner(target.project_id)).render()
     contents = [
-        Node(
-            "Contents",
-            Key=encode(e.name),
-            LastModified=iso8601(e.last_modified),
-            ETag=f'"{e.etag}"',
-            Size=e.size,
-            StorageClass="STANDARD",
-            Owner=Node("Owner", **owner(target.project_id)) if with_owner else None,
+        Raw(
+            f"<Contents><Key>{escape(encode(e.name))}</Key>"
+            f"<LastModified>{iso8601(e.last_modified)}</LastModified>"
+            f'<ETag>"{escape(e.etag)}"</ETag><Size>{e.size}</Size>{tail}</Contents>'
         )
         for e in entries
         if not e.is_prefix
