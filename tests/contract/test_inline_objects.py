@@ -140,3 +140,67 @@ def test_inlining_off_keeps_every_body_in_a_blob(database: Database, tmp_path: P
     put(service, project, "one", b"1")
     assert len(blob_files(tmp_path / "b")) == 2
     assert asyncio.run(read(service, project, "one")) == b"1"
+
+
+def test_spilled_bodies_are_hashed_and_written_in_order(
+    service: ObjectService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes past the inline limit go to the disk in runs, hashed and written off the
+    event loop: however the chunks fall across runs, the blob and its ETag are the
+    body's."""
+    monkeypatch.setattr("cumulo.objects.service.SPILL_RUN", 5000)
+    project = new_id()
+    asyncio.run(service.create_container(project, "c"))
+    body = bytes(range(251)) * 400  # 100,400 bytes: about 20 runs
+    sizes = [700, 1, 5000, 333, 9999, 12]
+    parts, offset, n = [], 0, 0
+    while offset < len(body):
+        step = sizes[n % len(sizes)]
+        parts.append(body[offset : offset + step])
+        offset, n = offset + step, n + 1
+    put(service, project, "o", *parts)
+    record = asyncio.run(service.head_object(project, "c", "o"))
+    assert record.etag == hashlib.md5(body).hexdigest()
+    assert asyncio.run(read(service, project, "o")) == body
+    assert list((tmp_path / "blobs" / "tmp").iterdir()) == []
+
+
+def test_a_body_that_breaks_or_is_cancelled_mid_spill_leaves_nothing(
+    service: ObjectService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cumulo.objects.service.SPILL_RUN", 4096)
+    project = new_id()
+    asyncio.run(service.create_container(project, "c"))
+    started = asyncio.Event()
+
+    async def body(then: str) -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield b"z" * 3000
+        started.set()
+        if then == "break":
+            raise ConnectionResetError("the client went away")
+        await asyncio.sleep(3600)
+
+    async def send(then: str) -> None:
+        await service.put_object(
+            project, "c", then, body(then), content_type="text/plain", metadata={}
+        )
+
+    async def cancelled() -> None:
+        task = asyncio.create_task(send("hang"))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    with pytest.raises(ConnectionResetError):
+        asyncio.run(send("break"))
+    started.clear()
+    asyncio.run(cancelled())
+    # Too large, noticed past the inline limit: refused, nothing kept either.
+    with pytest.raises(errors.EntityTooLarge):
+        put(service, project, "huge", *[b"q" * 100_000] * 11)
+    for name in ("break", "hang", "huge"):
+        with pytest.raises(errors.NoSuchObject):
+            asyncio.run(service.head_object(project, "c", name))
+    assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
