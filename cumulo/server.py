@@ -9,6 +9,11 @@ serves every endpoint on those shared sockets (`cumulo.worker`). On SQLite it al
 starts the node's metadata writer (`cumulo.metadata.writer`) and gives each worker a
 private socket to it. Children die with the supervisor (PR_SET_PDEATHSIG), so killing
 it frees the ports.
+
+glibc's malloc gives each thread that allocates its own arena (up to 8 per core), and
+memory freed in one arena is not reused by the others: a worker's thread pool (SQLite
+reads, blob writes, large bodies) grew its RSS by 15-20 MiB that way. The supervisor
+caps the arenas at `MALLOC_ARENAS` before it forks, so every child inherits the cap.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from cumulo import errors
 from cumulo.config import Settings
 
 log = logging.getLogger("cumulo.server")
+
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -131,6 +139,7 @@ class _WriterProcess:
 
 
 def serve(settings: Settings) -> int:
+    _cap_malloc_arenas()
     code = _prepare_in_child(settings)
     if code != 0:
         return code
@@ -209,6 +218,12 @@ def serve(settings: Settings) -> int:
             time.sleep(0.5)
             spawn(index)
     return 0
+
+
+def _cap_malloc_arenas() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to cap
+            ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
 
 
 def _die_with_parent() -> None:

@@ -36,7 +36,11 @@ class Database:
         self._statements: dict[Executable, tuple[str, list[str], Any]] = {}
         if self.is_sqlite:
             self.engine = create_engine(
-                url, pool_size=pool_size, max_overflow=16, connect_args={"timeout": 30}
+                url,
+                pool_size=pool_size,
+                max_overflow=16,
+                pool_use_lifo=True,
+                connect_args={"timeout": 30},
             )
             _configure_sqlite(self.engine)
             self._file_lock = FileLock(Path(url.removeprefix("sqlite:///") + ".lock"))

@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from cumulo.blobs import BlobStore, BlobWriter
 from cumulo.crypto import new_sortable_id
 from cumulo.metadata.objects import ObjectStore
 from cumulo.model import Account, Container, ListEntry, ObjectRecord, Segment
+from cumulo.objects.spill import Spill
 
 log = logging.getLogger("cumulo.objects")
 
@@ -37,10 +37,6 @@ MAX_MANIFEST_DEPTH = 10
 # How stale a cached container id may be: a container deleted (or re-created) by
 # another process is noticed within this time.
 CONTAINER_CACHE_SECONDS = 1.0
-
-
-# A body's bytes past the inline limit go to the disk in runs of about this size.
-SPILL_RUN = 4 * 1024 * 1024
 
 
 # Called once a body has ended, before it becomes visible: raises to refuse it, or
@@ -79,64 +75,6 @@ class Received:
     def abort(self) -> None:
         if self.writer is not None:
             self.writer.abort()
-
-
-class _Spill:
-    """The bytes of a body past the inline limit, on their way to a blob writer.
-
-    Chunks are gathered into runs of `SPILL_RUN` bytes. Worker threads hash each run
-    and write it to the disk at the same time (both release the GIL) while the event
-    loop receives the next, one run in flight per stage: MD5, the disk and the network
-    so work on separate cores, and a request holds at most two runs in memory. `abort`
-    may come while a write is in flight (a cancelled request): the lock makes the
-    writer close only after it.
-    """
-
-    def __init__(self, writer: BlobWriter, md5: hashlib._Hash) -> None:
-        self.writer = writer
-        self._md5 = md5
-        self._run: list[bytes] = []
-        self._run_bytes = 0
-        self._flights: tuple[asyncio.Future[None], ...] = ()
-        self._lock = threading.Lock()
-        self._aborted = False
-
-    async def add(self, chunk: bytes) -> None:
-        self._run.append(chunk)
-        self._run_bytes += len(chunk)
-        if self._run_bytes >= SPILL_RUN:
-            await self._send()
-
-    async def drain(self) -> None:
-        """Waits until every byte added is hashed and written."""
-        if self._run:
-            await self._send()
-        await self._land()
-
-    def abort(self) -> None:
-        with self._lock:
-            self._aborted = True
-            self.writer.abort()
-
-    async def _land(self) -> None:
-        flights, self._flights = self._flights, ()
-        for flight in flights:
-            await flight
-
-    async def _send(self) -> None:
-        await self._land()
-        run, self._run, self._run_bytes = self._run, [], 0
-        data = run[0] if len(run) == 1 else b"".join(run)
-        loop = asyncio.get_running_loop()
-        self._flights = (
-            loop.run_in_executor(None, self._md5.update, data),
-            loop.run_in_executor(None, self._write, data),
-        )
-
-    def _write(self, data: bytes) -> None:
-        with self._lock:
-            if not self._aborted:
-                self.writer.write(data)
 
 
 async def in_thread(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -394,7 +332,7 @@ class ObjectService:
         """A body received, not yet committed: held in memory while it fits in
         `inline_max` bytes, streamed to a blob writer from the first byte beyond."""
         held: list[bytes] = []
-        spill: _Spill | None = None
+        spill: Spill | None = None
         size = 0
         md5 = hashlib.md5(usedforsecurity=False)
         try:
@@ -412,7 +350,7 @@ class ObjectService:
                 else:
                     # Past the inline limit: what was held goes to a blob, and so does
                     # the rest, hashed and written off the event loop.
-                    spill = _Spill(self.blobs.writer(), md5)
+                    spill = Spill(self.blobs.writer(), md5)
                     for early in held:
                         spill.writer.write(early)
                     held.clear()
@@ -420,7 +358,7 @@ class ObjectService:
             if spill is not None:
                 await spill.drain()
             elif inline_max < 0:
-                spill = _Spill(self.blobs.writer(), md5)  # an empty body that must be a blob
+                spill = Spill(self.blobs.writer(), md5)  # an empty body that must be a blob
             etag = md5.hexdigest()
             if expected_md5 is not None and expected_md5.lower() != etag:
                 raise errors.BadDigest("the body's MD5 does not match the ETag sent")

@@ -148,7 +148,7 @@ def test_spilled_bodies_are_hashed_and_written_in_order(
     """Bytes past the inline limit go to the disk in runs, hashed and written off the
     event loop: however the chunks fall across runs, the blob and its ETag are the
     body's."""
-    monkeypatch.setattr("cumulo.objects.service.SPILL_RUN", 5000)
+    monkeypatch.setattr("cumulo.objects.spill.RUN_BYTES", 5000)
     project = new_id()
     asyncio.run(service.create_container(project, "c"))
     body = bytes(range(251)) * 400  # 100,400 bytes: about 20 runs
@@ -168,7 +168,7 @@ def test_spilled_bodies_are_hashed_and_written_in_order(
 def test_a_body_that_breaks_or_is_cancelled_mid_spill_leaves_nothing(
     service: ObjectService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("cumulo.objects.service.SPILL_RUN", 4096)
+    monkeypatch.setattr("cumulo.objects.spill.RUN_BYTES", 4096)
     project = new_id()
     asyncio.run(service.create_container(project, "c"))
     started = asyncio.Event()
