@@ -65,6 +65,14 @@ def _rows(res: dict[str, Any], api: str, peers: tuple[str, ...]) -> list[tuple[s
         rows.append(
             (f"{label} {op.upper()} MB/s ↑", [val(s, "large", op, "mb_per_s") for s in servers])
         )
+        rounds = [val(s, "large", op, "runs_mb_per_s") or [] for s in servers]
+        if any(len(r) > 1 for r in rounds):
+            rows.append(
+                (
+                    f"{label} {op.upper()} MB/s, each round (median above)",
+                    [" / ".join(_fmt(v) for v in r) or None for r in rounds],
+                )
+            )
         rows.append(
             (
                 f"{label} {op.upper()} server peak RSS MiB (tree sum) ↓",

@@ -58,10 +58,11 @@ PEER_KEY, PEER_SECRET = "BENCHACCESSKEY000001", "bench-secret-key-00000000000000
 @dataclass
 class Plan:
     concs: tuple[int, ...] = (1, 16, 64)
-    small_count: int = 6000  # requests per phase (PUT, GET, HEAD, DELETE), at most
+    small_count: int = 20000  # requests per phase (PUT, GET, HEAD, DELETE), at most
     small_seconds: float = 6.0  # and wall time per phase, at most
     client_procs: int = 2
     large: int = 1024 * MiB
+    large_reps: int = 3  # rounds of PUT + GET; the median round is reported
     mp_total: int = 200 * MiB
     mp_part: int = 8 * MiB
     mp_parallel: int = 4
@@ -83,6 +84,7 @@ QUICK = Plan(
     small_count=300,
     small_seconds=2.0,
     large=64 * MiB,
+    large_reps=1,
     mp_total=32 * MiB,
     list_small=1000,
     list_big=20_000,
@@ -136,7 +138,7 @@ def object_suite(
         plan.small_seconds,
         plan.client_procs,
     )
-    section(out, "large", w.large_object, api, "bench", server, plan.large)
+    section(out, "large", w.large_object, api, "bench", server, plan.large, plan.large_reps)
     section(
         out,
         "multipart",

@@ -128,47 +128,73 @@ def touch_free_memory(size: int) -> None:
 
 
 def large_object(
-    api: S3Api | SwiftApi, container: str, server: Server, size: int
+    api: S3Api | SwiftApi, container: str, server: Server, size: int, reps: int = 1
 ) -> dict[str, Any]:
+    """`reps` rounds of one streamed PUT then GET of `size` bytes: the median round's
+    rate (each round's in `runs_mb_per_s`) and the highest memory seen in any round."""
     key = "large-object"
     out: dict[str, Any] = {"bytes": size}
     pids = server.pids()
     conn = SyncConn(api.host, api.port)
+    rounds: dict[str, list[dict[str, Any]]] = {"put": [], "get": []}
     try:
         rss0 = RssSampler(pids)
         with rss0:
             pass
         out["idle_rss_sum_mib"] = round(rss0.peak_sum_kib / 1024, 1)
         out["idle_pss_sum_mib"] = round(rss0.peak_pss_kib / 1024, 1)
-        for op in ("put", "get"):
-            if op == "put":
-                touch_free_memory(size + size // 4)
-            cpu0, scpu0 = time.process_time(), server.cpu()
-            with RssSampler(pids) as rss:
-                t0 = time.perf_counter()
-                if op == "put":
-                    m, target, headers, _ = api.req("PUT", container, key)
-                    status, _, body, _ = conn.request(m, target, headers, _chunks(size), size)
-                    got = size
-                else:
-                    m, target, headers, _ = api.req("GET", container, key)
-                    status, _, body, got = conn.request(m, target, headers, discard=True)
-                elapsed = time.perf_counter() - t0
-            if status not in (200, 201) or got != size:
-                raise HTTPError(m, target, status, body)
-            out[op] = {
-                "seconds": round(elapsed, 3),
-                "mb_per_s": round(size / elapsed / 1e6, 1),
-                "peak_rss_sum_mib": round(rss.peak_sum_kib / 1024, 1),
-                "peak_hwm_max_mib": round(rss.peak_hwm_kib / 1024, 1),
-                "peak_pss_sum_mib": round(rss.peak_pss_kib / 1024, 1),
-                "client_cpu_s": round(time.process_time() - cpu0, 2),
-                "server_cpu_s": round(server.cpu() - scpu0, 2),
-            }
-        call(api, conn, "DELETE", container, key, ok=(200, 204))
+        for _ in range(reps):
+            for op in ("put", "get"):
+                rounds[op].append(_large_transfer(api, conn, container, key, server, size, op))
+            call(api, conn, "DELETE", container, key, ok=(200, 204))
     finally:
         conn.close()
+    for op, runs in rounds.items():
+        median = sorted(runs, key=lambda r: r["mb_per_s"])[len(runs) // 2]
+        out[op] = {
+            **median,
+            "runs_mb_per_s": [r["mb_per_s"] for r in runs],
+            **{
+                k: max(r[k] for r in runs)
+                for k in ("peak_rss_sum_mib", "peak_hwm_max_mib", "peak_pss_sum_mib")
+            },
+        }
     return out
+
+
+def _large_transfer(
+    api: S3Api | SwiftApi,
+    conn: SyncConn,
+    container: str,
+    key: str,
+    server: Server,
+    size: int,
+    op: str,
+) -> dict[str, Any]:
+    if op == "put":
+        touch_free_memory(size + size // 4)
+    cpu0, scpu0 = time.process_time(), server.cpu()
+    with RssSampler(server.pids()) as rss:
+        t0 = time.perf_counter()
+        if op == "put":
+            m, target, headers, _ = api.req("PUT", container, key)
+            status, _, body, _ = conn.request(m, target, headers, _chunks(size), size)
+            got = size
+        else:
+            m, target, headers, _ = api.req("GET", container, key)
+            status, _, body, got = conn.request(m, target, headers, discard=True)
+        elapsed = time.perf_counter() - t0
+    if status not in (200, 201) or got != size:
+        raise HTTPError(m, target, status, body)
+    return {
+        "seconds": round(elapsed, 3),
+        "mb_per_s": round(size / elapsed / 1e6, 1),
+        "peak_rss_sum_mib": round(rss.peak_sum_kib / 1024, 1),
+        "peak_hwm_max_mib": round(rss.peak_hwm_kib / 1024, 1),
+        "peak_pss_sum_mib": round(rss.peak_pss_kib / 1024, 1),
+        "client_cpu_s": round(time.process_time() - cpu0, 2),
+        "server_cpu_s": round(server.cpu() - scpu0, 2),
+    }
 
 
 # --- multipart ------------------------------------------------------------------------
