@@ -42,6 +42,7 @@ from bench.http import SyncConn
 from bench.populate import populate
 from bench.servers import (
     Server,
+    fresh_postgres_database,
     start_bare,
     start_cumulo,
     start_moto,
@@ -192,14 +193,19 @@ def object_suite(
             )
 
 
-def run_cumulo(plan: Plan, base: Path, workers: int) -> dict[str, Any]:
-    server = start_cumulo(workers, base)
-    out: dict[str, Any] = {"workers": workers}
+def run_cumulo(
+    plan: Plan, base: Path, workers: int, metadata_url: str | None = None
+) -> dict[str, Any]:
+    server = start_cumulo(workers, base, metadata_url=metadata_url)
+    out: dict[str, Any] = {
+        "workers": workers,
+        "metadata": "postgresql" if metadata_url else "sqlite",
+    }
     try:
         info = server.info
         osc = info["creds"]["openstack"]
         s3, ks, swift = cumulo_apis(info)
-        db_url = f"sqlite:///{info['data']}/metadata.sqlite3"
+        db_url = info["metadata_url"]
 
         def sql_populate(api: Any, bucket: str, n: int) -> dict[str, Any]:
             seconds = populate(db_url, osc["project_id"], bucket, 0, n)
@@ -400,6 +406,14 @@ def main(argv: list[str] | None = None) -> int:
         help="Cumulo (and bare app) worker processes (default: cores)",
     )
     parser.add_argument("--tmp", default=None, help="where servers keep data (default: $TMPDIR)")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        metavar="URL",
+        help="also run Cumulo with its metadata in PostgreSQL (the scale-out configuration), "
+        "in a fresh database created on this server and dropped after, e.g. "
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+    )
     args = parser.parse_args(argv)
     # A SIGTERM (e.g. from `timeout`) still stops every server this run started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -418,6 +432,10 @@ def main(argv: list[str] | None = None) -> int:
         if "cumulo" in chosen:
             log("== cumulo")
             results["servers"]["cumulo"] = run_cumulo(plan, base, args.workers)
+        if "cumulo" in chosen and args.postgres:
+            log("== cumulo, metadata in PostgreSQL")
+            with fresh_postgres_database(args.postgres) as url:
+                results["servers"]["cumulo-pg"] = run_cumulo(plan, base, args.workers, url)
         if "seaweedfs" in chosen:
             log("== seaweedfs")
             server = start_seaweedfs(base, PEER_KEY, PEER_SECRET)

@@ -17,6 +17,8 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,26 +195,33 @@ def _log(workdir: Path, name: str) -> Any:
     return open(workdir / f"{name}.log", "wb")
 
 
-def _cumulo_cli(data: Path, *args: str) -> str:
+def _cumulo_cli(data: Path, env: dict[str, str], *args: str) -> str:
     out = subprocess.run(
         [str(BIN / "cumulo"), *args, "--data-dir", str(data)],
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
     if out.returncode != 0:
         raise RuntimeError(f"cumulo {' '.join(args)} failed: {out.stderr.strip()}")
     return out.stdout
 
 
-def start_cumulo(workers: int, base: Path, fsync: bool = True) -> Server:
-    """`cumulo serve` on its embedded defaults, as the README starts it, plus a user."""
+def start_cumulo(
+    workers: int, base: Path, fsync: bool = True, metadata_url: str | None = None
+) -> Server:
+    """`cumulo serve` on its embedded defaults, as the README starts it, plus a user;
+    with `metadata_url`, the metadata in that database instead (the scale-out
+    configuration's PostgreSQL)."""
     work = Path(tempfile.mkdtemp(prefix="cumulo-", dir=base))
     data = work / "data"
     idp, objp = free_port(), free_port()
     env = dict(os.environ, CUMULO_ADMIN_PASSWORD="bench-admin-password")
     if not fsync:
         env["CUMULO_FSYNC"] = "false"
+    if metadata_url:
+        env["CUMULO_METADATA_URL"] = metadata_url
     proc = subprocess.Popen(
         [
             str(BIN / "cumulo"),
@@ -234,12 +243,14 @@ def start_cumulo(workers: int, base: Path, fsync: bool = True) -> Server:
     try:
         wait_port(idp)
         wait_port(objp)
-        _cumulo_cli(data, "org", "create", "bench")
-        _cumulo_cli(data, "env", "create", "bench", "main")
-        _cumulo_cli(data, "user", "create", "benchuser", "--email", "bench@example.com")
-        _cumulo_cli(data, "member", "add", "bench", "main", "benchuser", "--role", "admin")
+        _cumulo_cli(data, env, "org", "create", "bench")
+        _cumulo_cli(data, env, "env", "create", "bench", "main")
+        _cumulo_cli(data, env, "user", "create", "benchuser", "--email", "bench@example.com")
+        _cumulo_cli(data, env, "member", "add", "bench", "main", "benchuser", "--role", "admin")
         creds = json.loads(
-            _cumulo_cli(data, "creds", "show", "benchuser", "bench", "main", "--format", "json")
+            _cumulo_cli(
+                data, env, "creds", "show", "benchuser", "bench", "main", "--format", "json"
+            )
         )
     except Exception:
         server.stop()
@@ -248,6 +259,7 @@ def start_cumulo(workers: int, base: Path, fsync: bool = True) -> Server:
         "identity_port": idp,
         "object_port": objp,
         "data": str(data),
+        "metadata_url": metadata_url or f"sqlite:///{data}/metadata.sqlite3",
         "creds": creds,
         "workers": workers,
     }
@@ -409,3 +421,22 @@ def start_bare(kind: str, workers: int, base: Path) -> Server | None:
         server.stop()
         raise
     return server
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server at `server_url` (dropped after)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = f"cumulo_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
