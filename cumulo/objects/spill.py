@@ -6,7 +6,9 @@ thread pool: a stage runs its runs one after another in order, back to back in o
 thread while more are queued, and holds no thread while its queue is empty. MD5 (one
 core at ~800 MB/s, the PUT's ceiling) so never waits for the event loop between runs,
 the disk write and the network receive overlap it on the other cores, and a request
-holds at most `DEPTH + 1` runs in memory.
+holds at most `DEPTH + 1` runs in memory; past `PROCESS_RUNS` runs in flight across
+the whole process (many uploads at once), each upload keeps only one in flight, so a
+worker's memory stays bounded however many large bodies arrive together.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from cumulo.blobs import BlobWriter
 RUN_BYTES = 1024 * 1024
 # Runs handed to the stages and not yet done, past which the receiver waits.
 DEPTH = 4
+# Runs in flight across the process past which every upload keeps just one.
+PROCESS_RUNS = 32
 
 
 class Serial:
@@ -67,6 +71,8 @@ class Spill:
     `writer`. `abort` may come while a write is running (a cancelled request): the
     lock makes the writer close only after it, and no later write runs."""
 
+    in_flight = 0  # runs shipped and not yet landed, all uploads of this process
+
     def __init__(self, writer: BlobWriter, md5: hashlib._Hash) -> None:
         self.writer = writer
         self._md5 = md5
@@ -84,7 +90,9 @@ class Spill:
         self._run_bytes += len(chunk)
         if self._run_bytes >= RUN_BYTES:
             self._ship()
-            if len(self._flights) > DEPTH:
+            while len(self._flights) > DEPTH or (
+                len(self._flights) > 1 and Spill.in_flight > PROCESS_RUNS
+            ):
                 await self._land(self._flights.popleft())
 
     async def drain(self) -> None:
@@ -95,6 +103,8 @@ class Spill:
             await self._land(self._flights.popleft())
 
     def abort(self) -> None:
+        Spill.in_flight -= len(self._flights)
+        self._flights.clear()
         with self._lock:
             self._aborted = True
             self.writer.abort()
@@ -105,11 +115,14 @@ class Spill:
         self._flights.append(
             (self._hashing.submit(self._md5.update, data), self._writing.submit(self._write, data))
         )
+        Spill.in_flight += 1
 
-    @staticmethod
-    async def _land(flight: tuple[Future[None], Future[None]]) -> None:
-        for done in flight:
-            await asyncio.wrap_future(done)
+    async def _land(self, flight: tuple[Future[None], Future[None]]) -> None:
+        try:
+            for done in flight:
+                await asyncio.wrap_future(done)
+        finally:
+            Spill.in_flight -= 1
 
     def _write(self, data: bytes) -> None:
         with self._lock:

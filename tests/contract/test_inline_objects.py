@@ -16,6 +16,7 @@ from cumulo.crypto import new_id
 from cumulo.metadata.db import Database
 from cumulo.metadata.objects import ObjectStore
 from cumulo.objects.service import ObjectService
+from cumulo.objects.spill import Spill
 
 LIMIT = 1024
 
@@ -204,3 +205,41 @@ def test_a_body_that_breaks_or_is_cancelled_mid_spill_leaves_nothing(
         with pytest.raises(errors.NoSuchObject):
             asyncio.run(service.head_object(project, "c", name))
     assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
+    assert Spill.in_flight == 0
+
+
+def test_many_uploads_at_once_keep_one_run_each_past_the_process_cap(
+    service: ObjectService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cumulo.objects.spill.RUN_BYTES", 2048)
+    monkeypatch.setattr("cumulo.objects.spill.PROCESS_RUNS", 3)
+    project = new_id()
+    asyncio.run(service.create_container(project, "c"))
+    bodies = {f"o{i}": bytes([i]) * (50_000 + i) for i in range(12)}
+    seen: list[int] = []
+
+    async def body(data: bytes) -> AsyncIterator[bytes]:
+        for offset in range(0, len(data), 1000):
+            seen.append(Spill.in_flight)
+            yield data[offset : offset + 1000]
+            await asyncio.sleep(0)
+
+    async def upload_all() -> None:
+        await asyncio.gather(
+            *(
+                service.put_object(
+                    project, "c", name, body(data), content_type="text/plain", metadata={}
+                )
+                for name, data in bodies.items()
+            )
+        )
+
+    asyncio.run(upload_all())
+    # Past the cap, each of the 12 uploads holds at most one run (and ships one more).
+    assert 3 < max(seen) <= 3 + 2 * len(bodies)
+    assert Spill.in_flight == 0
+    for name, data in bodies.items():
+        assert asyncio.run(read(service, project, name)) == data
+        assert asyncio.run(service.head_object(project, "c", name)).etag == (
+            hashlib.md5(data).hexdigest()
+        )
