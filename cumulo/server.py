@@ -7,8 +7,10 @@ first admin, orphan collection) and exits; the supervisor then binds one listeni
 socket per endpoint and forks N workers, each of which imports and builds the app and
 serves every endpoint on those shared sockets (`cumulo.worker`). On SQLite it also
 starts the node's metadata writer (`cumulo.metadata.writer`) and gives each worker a
-private socket to it. Children die with the supervisor (PR_SET_PDEATHSIG), so killing
-it frees the ports.
+private socket to it; if the writer dies, workers commit their own writes meanwhile, and
+the supervisor starts a new writer and sends each worker a socket to it over the
+worker's channel. Children die with the supervisor (PR_SET_PDEATHSIG), so killing it
+frees the ports.
 
 glibc's malloc gives each thread that allocates its own arena (up to 8 per core), and
 memory freed in one arena is not reused by the others: a worker's thread pool (SQLite
@@ -27,6 +29,7 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,8 @@ from cumulo.config import Settings
 log = logging.getLogger("cumulo.server")
 
 MALLOC_ARENAS = 2
+# A metadata writer that dies is replaced, unless it died this often in the last minute.
+WRITER_RESTARTS_PER_MINUTE = 3
 _M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 
@@ -102,15 +107,17 @@ def _prepare_in_child(settings: Settings) -> int:
 class _WriterProcess:
     """The SQLite metadata writer, and the control socket that hands it workers'."""
 
-    def __init__(self, database: str) -> None:
+    def __init__(self, database: str, unrelated: Iterable[socket.socket] = ()) -> None:
+        self.database = database
         self.control, theirs = socket.socketpair()
-        self.pid = os.fork()
+        self.pid = _fork_child()
         if self.pid == 0:
             code = 1
             try:
                 _die_with_parent()
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
                 self.control.close()
+                for sock in unrelated:
+                    sock.close()
                 from cumulo.metadata.writer import serve
 
                 serve(Path(database), theirs)
@@ -137,6 +144,16 @@ class _WriterProcess:
         """Once the workers are gone, the writer finishes and exits."""
         self.control.close()
 
+    def hand_over(self, channels: Iterable[socket.socket]) -> None:
+        """Sends running workers, over their channels, a socket to this writer."""
+        for channel in channels:
+            sock = self.connect()
+            if sock is None:
+                return
+            with contextlib.suppress(OSError):  # that worker is exiting
+                socket.send_fds(channel, [b"w"], [sock.fileno()])
+            sock.close()
+
 
 def serve(settings: Settings) -> int:
     _cap_malloc_arenas()
@@ -151,37 +168,66 @@ def serve(settings: Settings) -> int:
     workers = settings.workers or os.cpu_count() or 1
     database = settings.database_url
     writer = (
-        _WriterProcess(database.removeprefix("sqlite:///"))
+        _WriterProcess(database.removeprefix("sqlite:///"), sockets.values())
         if database.startswith("sqlite:///")
         else None
     )
     children: dict[int, int] = {}
+    # Each worker's channel from the supervisor, which sends it a socket to every
+    # metadata writer started after it.
+    channels: dict[int, socket.socket] = {}
+    writer_starts: list[float] = []
     stopping = False
 
     def spawn(index: int) -> None:
         to_writer = writer.connect() if writer is not None else None
-        pid = os.fork()
+        ours, theirs = socket.socketpair() if writer is not None else (None, None)
+        pid = _fork_child()
         if pid == 0:
             code = 1
             try:
                 _die_with_parent()
                 if writer is not None:
                     writer.control.close()
+                for channel in [ours, *channels.values()]:
+                    if channel is not None:
+                        channel.close()
                 # The application is imported here, after the fork: see above.
                 from cumulo.worker import run
 
-                code = run(settings, sockets, index, to_writer)
+                code = run(settings, sockets, index, to_writer, theirs)
             finally:
                 os._exit(code)
         if to_writer is not None:
             to_writer.close()
+        if ours is not None and theirs is not None:
+            theirs.close()
+            channels[pid] = ours
         children[pid] = index
+
+    def restart_writer(old: _WriterProcess, status: int) -> _WriterProcess | None:
+        now = time.monotonic()
+        writer_starts[:] = [t for t in writer_starts if now - t < 60]
+        if len(writer_starts) >= WRITER_RESTARTS_PER_MINUTE:
+            log.error(
+                "the metadata writer exited (status %d) after %d restarts within a minute; "
+                "workers commit alone from now on",
+                status,
+                len(writer_starts),
+            )
+            return None
+        log.error("the metadata writer exited (status %d); starting a new one", status)
+        writer_starts.append(now)
+        new = _WriterProcess(old.database, [*sockets.values(), *channels.values()])
+        children[new.pid] = -1
+        new.hand_over(channels.values())
+        return new
 
     def stop(signum: int, _frame: Any) -> None:
         nonlocal stopping
         stopping = True
         for pid in list(children):
-            if writer is None or pid != writer.pid:
+            if children.get(pid, -1) >= 0:  # a worker (the writer finishes after them)
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGTERM)
 
@@ -209,15 +255,31 @@ def serve(settings: Settings) -> int:
         except InterruptedError:
             continue
         index = children.pop(pid, -1)
+        channel = channels.pop(pid, None)
+        if channel is not None:
+            channel.close()
         if writer is not None and pid == writer.pid:
-            if not stopping:
-                log.error("the metadata writer exited (status %d); workers commit alone", status)
-            writer = None
+            writer.close()
+            writer = None if stopping else restart_writer(writer, status)
         elif index >= 0 and not stopping:
             log.error("worker %d exited (status %d); restarting it", pid, status)
             time.sleep(0.5)
             spawn(index)
     return 0
+
+
+def _fork_child() -> int:
+    """`os.fork`, with the child's SIGTERM back to the default and SIGINT ignored before
+    any signal can reach it: it must never run the supervisor's handler (which signals
+    the supervisor's children) in the window before it sets up its own."""
+    stops = {signal.SIGTERM, signal.SIGINT}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    return pid
 
 
 def _cap_malloc_arenas() -> None:

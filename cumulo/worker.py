@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,6 +22,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from cumulo.app import Cumulo, asgi_apps, build
 from cumulo.config import Settings
+from cumulo.metadata.objects import ObjectStore
 from cumulo.metadata.writer import WriterClient
 
 log = logging.getLogger("cumulo.server")
@@ -113,6 +114,7 @@ def run(
     sockets: dict[str, socket.socket],
     index: int,
     to_writer: socket.socket | None = None,
+    from_supervisor: socket.socket | None = None,
 ) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -140,11 +142,11 @@ def run(
     async def main() -> None:
         loop = asyncio.get_running_loop()
         loop.set_default_executor(ThreadPoolExecutor(max_workers=32))
+        store = cumulo.objects.store
         if to_writer is not None:
-            store = cumulo.objects.store
-            writer = WriterClient(to_writer, store.hot_shapes())
-            await writer.connect()
-            store.writer = writer
+            await _attach(store, to_writer)
+        if from_supervisor is not None:
+            _take_new_writers(loop, from_supervisor, store)
 
         def exit_all() -> None:
             for server, _ in servers:
@@ -158,6 +160,56 @@ def run(
 
     uvloop.run(main())
     return 0
+
+
+async def _attach(store: ObjectStore, sock: socket.socket) -> None:
+    writer = WriterClient(sock, store.hot_shapes())
+    try:
+        await writer.connect()
+    except BaseException:
+        sock.close()
+        raise
+    store.writer = writer
+
+
+def _take_new_writers(
+    loop: asyncio.AbstractEventLoop, channel: socket.socket, store: ObjectStore
+) -> None:
+    """Attaches to each metadata writer the supervisor starts after this worker (when
+    the one before died), from the socket it sends over `channel`."""
+    attaching: set[asyncio.Task[None]] = set()
+    channel.setblocking(False)
+
+    def readable() -> None:
+        try:
+            message, fds, _, _ = socket.recv_fds(channel, 16, 4)
+        except BlockingIOError:
+            return
+        except OSError:
+            message, fds = b"", []
+        if not message and not fds:  # the supervisor is gone
+            loop.remove_reader(channel.fileno())
+            channel.close()
+            return
+        for fd in fds:
+            task = loop.create_task(_attach(store, socket.socket(fileno=fd)))
+            attaching.add(task)
+            task.add_done_callback(_attached(attaching))
+
+    loop.add_reader(channel.fileno(), readable)
+
+
+def _attached(attaching: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def done(task: asyncio.Task[None]) -> None:
+        attaching.discard(task)
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.error("could not attach to the new metadata writer: %s", task.exception())
+        else:
+            log.warning("attached to the new metadata writer")
+
+    return done
 
 
 async def _reap(cumulo: Cumulo) -> None:

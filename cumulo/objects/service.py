@@ -365,7 +365,7 @@ class ObjectService:
             checksums = finish() if finish is not None else {}
         except BaseException:
             if spill is not None:
-                spill.abort()
+                await spill.abort()
             raise
         writer = spill.writer if spill is not None else None
         return Received(writer, b"".join(held), size, etag, checksums)

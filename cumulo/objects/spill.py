@@ -68,8 +68,9 @@ class Serial:
 
 class Spill:
     """The bytes of a body past the inline limit, hashed into `md5` and written to
-    `writer`. `abort` may come while a write is running (a cancelled request): the
-    lock makes the writer close only after it, and no later write runs."""
+    `writer`. `abort` may come while a write is running (a cancelled request): it goes
+    through the write stage's queue, so the writer closes only after that write, no
+    later write runs, and the event loop never waits for the disk."""
 
     in_flight = 0  # runs shipped and not yet landed, all uploads of this process
 
@@ -82,7 +83,6 @@ class Spill:
         self._hashing = Serial(loop)
         self._writing = Serial(loop)
         self._flights: deque[tuple[Future[None], Future[None]]] = deque()
-        self._lock = threading.Lock()
         self._aborted = False
 
     async def add(self, chunk: bytes) -> None:
@@ -102,12 +102,22 @@ class Spill:
         while self._flights:
             await self._land(self._flights.popleft())
 
-    def abort(self) -> None:
+    async def abort(self) -> None:
+        """Drops the runs not yet hashed or written, and the blob writer after them."""
+        self._aborted = True
         Spill.in_flight -= len(self._flights)
+        for flight in self._flights:
+            for done in flight:
+                done.cancel()  # those not started are skipped
         self._flights.clear()
-        with self._lock:
-            self._aborted = True
+        self._run.clear()
+        try:
+            closed = self._writing.submit(self.writer.abort)
+        except RuntimeError:  # the pool is shut down: nothing else writes either
             self.writer.abort()
+            return
+        # Shielded: a second cancellation must not cancel the writer's removal.
+        await asyncio.shield(asyncio.wrap_future(closed))
 
     def _ship(self) -> None:
         run, self._run, self._run_bytes = self._run, [], 0
@@ -125,6 +135,5 @@ class Spill:
             Spill.in_flight -= 1
 
     def _write(self, data: bytes) -> None:
-        with self._lock:
-            if not self._aborted:
-                self.writer.write(data)
+        if not self._aborted:
+            self.writer.write(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -97,37 +98,66 @@ def _swift(server: Server) -> tuple[dict[str, str], str]:
     return {"X-Auth-Token": reply.headers["X-Subject-Token"]}, account
 
 
+def _wait_for(what: str, check: Callable[[], bool], seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_writes_survive_the_metadata_writer(tmp_path: Path) -> None:
-    """Workers send PUTs and DELETEs to the writer process; when it is gone they
-    commit their own, and nothing is lost either way."""
+    """Workers send PUTs and DELETEs to the writer process. When it dies they commit
+    their own until the supervisor has started a new one and handed it to them; one
+    that keeps dying is given up on. Nothing is lost either way."""
     server = Server(tmp_path / "data", workers=1).start()
     try:
         assert server.proc is not None
+        supervisor = server.proc.pid
         headers, account = _swift(server)
         assert requests.put(f"{account}/c", headers=headers, timeout=10).status_code == 201
-        worker, writer = _worker_and_writer(server.proc.pid)
+        worker, writer = _worker_and_writer(supervisor)
         with requests.Session() as http:
-            for i in range(50):
-                put = http.put(f"{account}/c/o{i}", data=b"x" * i, headers=headers, timeout=10)
-                assert put.status_code == 201
-            assert http.delete(f"{account}/c/o0", headers=headers, timeout=10).status_code == 204
 
+            def put(i: int, body: bytes) -> None:
+                reply = http.put(f"{account}/c/o{i}", data=body, headers=headers, timeout=10)
+                assert reply.status_code == 201
+
+            for i in range(50):
+                put(i, b"x" * i)
+            assert http.delete(f"{account}/c/o0", headers=headers, timeout=10).status_code == 204
+            # Three deaths within a minute: each time a new writer, and the worker
+            # attaches to it (it notices the next death: it was writing through it).
+            for death in range(1, 4):
+                os.kill(writer, signal.SIGKILL)
+                _wait_for(
+                    "no new writer",
+                    lambda dead=writer: len(set(_children(supervisor)) - {worker, dead}) == 1,
+                )
+                (writer,) = set(_children(supervisor)) - {worker}
+                _wait_for(
+                    "the worker did not attach",
+                    lambda n=death: server.log().count("attached to the new metadata writer") == n,
+                )
+                for i in range(50 + 10 * death, 60 + 10 * death):
+                    put(i, b"y")
+            assert server.log().count("the metadata writer is gone") == 3
+            # The fourth: given up on, the worker commits alone from now on.
             os.kill(writer, signal.SIGKILL)
-            deadline = time.monotonic() + 10
-            while writer in _children(server.proc.pid):
-                assert time.monotonic() < deadline, "the writer was not reaped"
-                time.sleep(0.05)
-            for i in range(50, 60):
-                put = http.put(f"{account}/c/o{i}", data=b"y", headers=headers, timeout=10)
-                assert put.status_code == 201
+            _wait_for("the writer was not reaped", lambda: _children(supervisor) == [worker])
+            for i in range(90, 100):
+                put(i, b"z")
             assert http.delete(f"{account}/c/o1", headers=headers, timeout=10).status_code == 204
             listing = http.get(f"{account}/c?format=json", headers=headers, timeout=10).json()
             head = http.head(f"{account}/c", headers=headers, timeout=10)
-        assert [o["name"] for o in listing] == sorted(f"o{i}" for i in range(2, 60))
-        assert head.headers["X-Container-Object-Count"] == "58"
-        assert head.headers["X-Container-Bytes-Used"] == str(sum(range(2, 50)) + 10)
-        assert _children(server.proc.pid) == [worker]  # the worker lives on
+        names = [f"o{i}" for i in (*range(2, 50), *range(60, 100))]
+        assert [o["name"] for o in listing] == sorted(names)
+        assert head.headers["X-Container-Object-Count"] == str(len(names))
+        assert head.headers["X-Container-Bytes-Used"] == str(sum(range(2, 50)) + 40)
+        time.sleep(0.5)
+        assert _children(supervisor) == [worker]  # the worker lived through it all
     finally:
         server.stop()
-    assert "the metadata writer exited" in server.log()
+    log = server.log()
+    assert log.count("the metadata writer exited") == 4
+    assert "after 3 restarts within a minute; workers commit alone" in log
