@@ -116,8 +116,7 @@ def run(
     to_writer: socket.socket | None = None,
     from_supervisor: socket.socket | None = None,
 ) -> int:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM is at its default and SIGINT ignored from the fork on (`server._fork_child`).
     cumulo = build(settings, migrate=False)
     apps = asgi_apps(cumulo)
     servers = []

@@ -357,8 +357,6 @@ class ObjectService:
                     await spill.add(chunk)
             if spill is not None:
                 await spill.drain()
-            elif inline_max < 0:
-                spill = Spill(self.blobs.writer(), md5)  # an empty body that must be a blob
             etag = md5.hexdigest()
             if expected_md5 is not None and expected_md5.lower() != etag:
                 raise errors.BadDigest("the body's MD5 does not match the ETag sent")
@@ -368,6 +366,8 @@ class ObjectService:
                 await spill.abort()
             raise
         writer = spill.writer if spill is not None else None
+        if writer is None and inline_max < 0:
+            writer = self.blobs.writer()  # an empty body that must be a blob
         return Received(writer, b"".join(held), size, etag, checksums)
 
     async def set_object_metadata(
