@@ -216,7 +216,9 @@ def start_cumulo(
     configuration's PostgreSQL)."""
     work = Path(tempfile.mkdtemp(prefix="cumulo-", dir=base))
     data = work / "data"
-    idp, objp = free_port(), free_port()
+    # Every endpoint on a free port, the portal too: a `make serve` on the defaults
+    # may be running beside the bench.
+    idp, objp, portalp = free_port(), free_port(), free_port()
     env = dict(os.environ, CUMULO_ADMIN_PASSWORD="bench-admin-password")
     if not fsync:
         env["CUMULO_FSYNC"] = "false"
@@ -232,6 +234,8 @@ def start_cumulo(
             str(idp),
             "--object-port",
             str(objp),
+            "--portal-port",
+            str(portalp),
             "--workers",
             str(workers),
         ],
@@ -299,6 +303,8 @@ def start_seaweedfs(base: Path, access: str, secret: str) -> Server | None:
         [
             weed,
             "server",
+            # SeaweedFS reports to a public address unless told not to.
+            "-master.telemetry=false",
             f"-dir={work / 'data'}",
             "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1",
