@@ -12,6 +12,12 @@ streaming mode decoded by ``cumulo.auth.chunked``.
 
 Everything here is pure: the caller supplies the clock, the secret and the
 expected region, and looks up the access key between ``parse`` and ``verify``.
+
+A signature scoped to ``us-east-1`` is accepted as well as one scoped to the server's
+region: that is the region SDKs and CLIs sign for when given none (AWS's global
+endpoint), and the one S3 conformance suites use. Every later signature of the
+request (aws-chunked chunks, trailers) chains from the key of the scope the client
+chose, which ``Verified`` carries.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ STREAMING_MODES = frozenset(
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_PRESIGNED_EXPIRES = 604800  # one week, the AWS limit
 DEFAULT_MAX_SKEW = 900  # seconds, the AWS limit
+GLOBAL_REGION = "us-east-1"  # what clients sign for when they are given no region
 
 _AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
@@ -346,12 +353,15 @@ def verify(
     max_skew: int = DEFAULT_MAX_SKEW,
     *,
     service: str = "s3",
+    accept_global: bool = True,
 ) -> Verified:
     """Check a parsed request against the secret of its access key.
 
     ``raw_path`` is the path as sent on the request line (still percent-encoded);
     ``now`` is the server's clock in seconds since the epoch. Raises an
     ``AuthError`` unless the signature, its scope and its time are all right.
+    The scope's region must be ``expected_region`` or, with ``accept_global``,
+    ``us-east-1``; the signing key is derived from the scope's own region.
     Every ``x-amz-*`` header present must be signed, as AWS requires.
     """
     malformed: type[AuthError] = (
@@ -362,7 +372,7 @@ def verify(
         raise malformed(
             f'{prefix}incorrect service "{cred.service}". This endpoint belongs to "{service}".'
         )
-    if cred.region != expected_region:
+    if cred.region != expected_region and not (accept_global and cred.region == GLOBAL_REGION):
         raise malformed(
             f"{prefix}the region '{cred.region}' is wrong; expecting '{expected_region}'",
             extra={"Region": expected_region},

@@ -135,6 +135,21 @@ class KeyTooLongError(S3Error):
     message = "Your key is too long"
 
 
+class IllegalLocationConstraintException(S3Error):
+    status = 400
+    message = (
+        "The unspecified location constraint is incompatible for the region specific "
+        "endpoint this request was sent to."
+    )
+
+
+class MalformedACLError(S3Error):
+    status = 400
+    message = (
+        "The XML you provided was not well-formed or did not validate against our published schema"
+    )
+
+
 class MalformedXML(S3Error):
     status = 400
     message = (
@@ -150,6 +165,11 @@ class MaxMessageLengthExceeded(S3Error):
 class MethodNotAllowed(S3Error):
     status = 405
     message = "The specified method is not allowed against this resource."
+
+
+class MissingSecurityHeader(S3Error):
+    status = 400
+    message = "Your request was missing a required header."
 
 
 class MissingContentLength(S3Error):
@@ -175,6 +195,11 @@ class NoSuchUpload(S3Error):
     )
 
 
+class NoSuchVersion(S3Error):
+    status = 404
+    message = "The specified version does not exist."
+
+
 class NotImplementedOp(S3Error):
     status = 501
     message = "A header or query you provided implies functionality that is not implemented."
@@ -191,6 +216,11 @@ class NotModified(S3Error):
 class PreconditionFailed(S3Error):
     status = 412
     message = "At least one of the pre-conditions you specified did not hold"
+
+
+class UnexpectedContent(S3Error):
+    status = 400
+    message = "This request does not support content."
 
 
 class SignatureDoesNotMatch(S3Error):

@@ -28,6 +28,7 @@ class Op(Enum):
     GetBucketVersioning = ("GetBucketVersioning", Access.READ)
     ListObjects = ("ListObjects", Access.READ)
     ListObjectsV2 = ("ListObjectsV2", Access.READ)
+    ListObjectVersions = ("ListObjectVersions", Access.READ)
     ListMultipartUploads = ("ListMultipartUploads", Access.READ)
     DeleteObjects = ("DeleteObjects", Access.WRITE)
     PutObject = ("PutObject", Access.WRITE)
@@ -50,7 +51,14 @@ class Op(Enum):
 
 
 # Operations a public-read bucket allows to anyone (canned ACL public-read).
-PUBLIC_READ = {Op.GetObject, Op.HeadObject, Op.ListObjects, Op.ListObjectsV2, Op.HeadBucket}
+PUBLIC_READ = {
+    Op.GetObject,
+    Op.HeadObject,
+    Op.ListObjects,
+    Op.ListObjectsV2,
+    Op.ListObjectVersions,
+    Op.HeadBucket,
+}
 
 # Subresources S3 defines that Cumulo does not implement (yet): NotImplemented.
 UNSUPPORTED = frozenset(
@@ -59,7 +67,7 @@ UNSUPPORTED = frozenset(
         "inventory", "legal-hold", "lifecycle", "logging", "metrics", "notification",
         "object-lock", "ownershipControls", "policy", "policyStatus", "publicAccessBlock",
         "replication", "requestPayment", "restore", "retention", "select", "tagging",
-        "torrent", "versions", "website",
+        "torrent", "website",
     }
 )  # fmt: skip
 
@@ -76,8 +84,6 @@ def resolve(method: str, bucket: str, key: str, query: dict[str, str], copy_sour
     unsupported = UNSUPPORTED.intersection(query)
     if unsupported:
         raise Unsupported(sorted(unsupported)[0])
-    if "versionId" in query and query["versionId"] not in ("", "null"):
-        raise Unsupported("versionId")
     if not bucket:
         if method in ("GET", "HEAD"):
             return Op.ListBuckets
@@ -93,6 +99,7 @@ def _bucket_op(method: str, query: dict[str, str]) -> Op:
             ("location", Op.GetBucketLocation),
             ("acl", Op.GetBucketAcl),
             ("versioning", Op.GetBucketVersioning),
+            ("versions", Op.ListObjectVersions),
             ("uploads", Op.ListMultipartUploads),
         ):
             if sub in query:

@@ -210,3 +210,25 @@ def test_https_puts_are_aws_chunked_with_a_crc_trailer(
     assert got["Body"].read() == data
     assert "ChecksumCRC32" in got
     assert "ContentEncoding" not in got  # aws-chunked is not stored
+
+
+def test_list_object_versions(tls_server: tuple[Server, Path | None], tmp_path: Path) -> None:
+    """`aws s3api list-object-versions`, paged by the CLI, lists every object as its null,
+    latest version; deleting that version deletes the object."""
+    import json
+
+    user = _user(tls_server, tmp_path, "gus")
+    user.aws("s3", "mb", "s3://vers")
+    client = user.client()
+    keys = [f"v{i}" for i in range(5)]
+    for key in keys:
+        client.put_object(Bucket="vers", Key=key, Body=key.encode())
+    out = user.aws("s3api", "list-object-versions", "--bucket", "vers", "--page-size", "2").stdout
+    listed = json.loads(out)
+    assert [v["Key"] for v in listed["Versions"]] == keys
+    assert {(v["VersionId"], v["IsLatest"]) for v in listed["Versions"]} == {("null", True)}
+    user.aws("s3api", "delete-object", "--bucket", "vers", "--key", "v0", "--version-id", "null")
+    out = user.aws("s3api", "list-object-versions", "--bucket", "vers", "--max-items", "2").stdout
+    page = json.loads(out)
+    assert [v["Key"] for v in page["Versions"]] == ["v1", "v2"] and "NextToken" in page
+    assert user.aws("s3api", "get-bucket-versioning", "--bucket", "vers").stdout.strip() == ""

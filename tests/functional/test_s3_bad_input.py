@@ -294,7 +294,7 @@ def test_another_projects_bucket(user: S3User, server: Server, tmp_path: Path) -
 
 
 def test_unknown_subresource_and_method(user: S3User) -> None:
-    for path in ("/bkt?tagging", "/bkt?lifecycle", "/bkt/keep?torrent", "/bkt?versions"):
+    for path in ("/bkt?tagging", "/bkt?lifecycle", "/bkt/keep?torrent", "/bkt?cors"):
         _expect(_send(user, "GET", path), 501, "NotImplemented")
     _expect(_send(user, "PUT", "/bkt?policy", body=b"{}"), 501, "NotImplemented")
     _expect(_send(user, "POST", "/bkt/keep", body=b""), 405, "MethodNotAllowed")
@@ -321,3 +321,258 @@ def test_read_only_member_cannot_write(user: S3User, server: Server, tmp_path: P
         assert denied.value.response["Error"]["Code"] == "AccessDenied"
     _unchanged(user)
     assert [b["Name"] for b in user.client().list_buckets()["Buckets"]] == ["bkt"]
+
+
+# --- response-* overrides ------------------------------------------------------------
+
+
+def test_anonymous_response_overrides_are_refused(user: S3User) -> None:
+    """Only a signed request may choose the answer's headers: a public object must not be
+    served as text/html (or as an attachment, or uncacheable) by whoever links to it."""
+    s3 = user.client()
+    s3.create_bucket(Bucket="pubr", ACL="public-read")
+    s3.put_object(Bucket="pubr", Key="o", Body=b"<b>hi</b>", ContentType="text/plain")
+    s3.put_object(Bucket="bkt", Key="open", Body=b"open", ACL="public-read")
+    base = f"{user.server.object_url}/{user.project_id}:"
+    for path in ("pubr/o", "bkt/open"):
+        for query in (
+            "response-content-type=text/html",
+            "response-content-disposition=attachment",
+            "response-cache-control=no-store",
+            "response-expires=0",
+            "response-content-language=xx",
+            "response-content-encoding=gzip",
+        ):
+            reply = requests.get(f"{base}{path}?{query}", timeout=10)
+            _expect(reply, 400, "InvalidRequest")
+            assert "anonymous" in reply.text
+            assert "text/html" not in reply.headers.get("Content-Type", "")
+        head = requests.head(f"{base}{path}?response-content-type=text/html", timeout=10)
+        assert head.status_code == 400
+    plain = requests.get(base + "pubr/o", timeout=10)
+    assert plain.status_code == 200 and plain.headers["Content-Type"] == "text/plain"
+    # Signed requests keep them, presigned URLs included.
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "pubr", "Key": "o", "ResponseContentType": "text/csv"}
+    )
+    signed_reply = requests.get(url, timeout=10)
+    assert signed_reply.status_code == 200
+    assert signed_reply.headers["Content-Type"] == "text/csv"
+    s3.delete_object(Bucket="bkt", Key="open")
+    _unchanged(user)
+
+
+# --- ACLs ------------------------------------------------------------------------------
+
+
+def _public(user: S3User, path: str) -> bool:
+    url = f"{user.server.object_url}/{user.project_id}:{path}"
+    return requests.get(url, timeout=10).status_code == 200
+
+
+ACL_BODY = (
+    '<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+    "<Owner><ID>{owner}</ID></Owner><AccessControlList>{grants}</AccessControlList>"
+    "</AccessControlPolicy>"
+)
+
+
+def test_acl_requests_without_an_acl_or_with_a_bogus_one(user: S3User) -> None:
+    s3 = user.client()
+    s3.create_bucket(Bucket="pubacl", ACL="public-read")
+    s3.put_object(Bucket="pubacl", Key="o", Body=b"o")
+    s3.put_object(Bucket="bkt", Key="open", Body=b"open", ACL="public-read")
+    assert _public(user, "pubacl/o") and _public(user, "bkt/open")
+    for path in ("/pubacl?acl", "/bkt/open?acl"):
+        # No body and no header: S3 asks for x-amz-acl; nothing becomes private.
+        reply = _send(user, "PUT", path)
+        _expect(reply, 400, "MissingSecurityHeader")
+        assert "<MissingHeaderName>x-amz-acl</MissingHeaderName>" in reply.text
+        _expect(_send(user, "PUT", path, body=b"  \n"), 400, "MissingSecurityHeader")
+        _expect(_send(user, "PUT", path, headers={"x-amz-acl": "bogus"}), 400, "InvalidArgument")
+        both = ACL_BODY.format(owner=user.project_id, grants="").encode()
+        reply = _send(user, "PUT", path, body=both, headers={"x-amz-acl": "private"})
+        _expect(reply, 400, "UnexpectedContent")
+        for body in (b"<AccessControlPolicy>", ACL_BODY.format(owner="x", grants="<x/>").encode()):
+            _expect(_send(user, "PUT", path, body=body), 400, "MalformedACLError")
+        grants = (
+            '<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            'xsi:type="CanonicalUser"><ID>someone-else</ID></Grantee>'
+            "<Permission>READ</Permission></Grant>"
+        )
+        reply = _send(
+            user, "PUT", path, body=ACL_BODY.format(owner=user.project_id, grants=grants).encode()
+        )
+        _expect(reply, 501, "NotImplemented")
+    assert _public(user, "pubacl/o") and _public(user, "bkt/open")
+    grants = s3.get_bucket_acl(Bucket="pubacl")["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in grants)
+
+    # The same canned ACL check on every request that carries one.
+    bogus = {"x-amz-acl": "bogus"}
+    _expect(_send(user, "PUT", "/newacl", headers=bogus), 400, "InvalidArgument")
+    _expect(_send(user, "PUT", "/bkt/keep", body=b"changed", headers=bogus), 400, "InvalidArgument")
+    _expect(
+        _send(user, "PUT", "/bkt/copy", headers={**bogus, "x-amz-copy-source": "/bkt/keep"}),
+        400,
+        "InvalidArgument",
+    )
+    _expect(_send(user, "POST", "/bkt/mp?uploads", headers=bogus), 400, "InvalidArgument")
+    both = {"x-amz-acl": "private", "x-amz-grant-read": f'id="{user.project_id}"'}
+    _expect(_send(user, "PUT", "/pubacl?acl", headers=both), 400, "InvalidRequest")
+    assert "newacl" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket="bkt")
+    s3.delete_object(Bucket="bkt", Key="open")
+    _unchanged(user)
+
+    # A policy document does what the canned ACLs do; the owner's own grant is kept.
+    private = ACL_BODY.format(
+        owner=user.project_id,
+        grants='<Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'xsi:type="CanonicalUser"><ID>{user.project_id}</ID></Grantee>'
+        "<Permission>FULL_CONTROL</Permission></Grant>",
+    )
+    assert _send(user, "PUT", "/pubacl?acl", body=private.encode()).status_code == 200
+    assert not _public(user, "pubacl/o")
+    owner_only = ACL_BODY.format(owner="someone-else", grants="")
+    _expect(_send(user, "PUT", "/pubacl?acl", body=owner_only.encode()), 403, "AccessDenied")
+    s3.put_bucket_acl(Bucket="pubacl", ACL="bucket-owner-full-control")
+    assert not _public(user, "pubacl/o")
+
+
+# --- XML documents ---------------------------------------------------------------------
+
+
+NESTED = b"<a>" * 50_000 + b"</a>" * 50_000
+
+
+def test_xml_documents_are_checked_against_their_shape(user: S3User) -> None:
+    s3 = user.client()
+    for body in (
+        b"<CreateBucketConfiguration>" + NESTED + b"</CreateBucketConfiguration>",
+        b"<CreateBucketConfiguration><Unknown>x</Unknown></CreateBucketConfiguration>",
+        b"<CreateBucketConfiguration><LocationConstraint><a/></LocationConstraint>"
+        b"</CreateBucketConfiguration>",
+    ):
+        _expect(_send(user, "PUT", "/shaped", body=body), 400, "MalformedXML")
+    constraint = b"<CreateBucketConfiguration><LocationConstraint>%s</LocationConstraint>"
+    constraint += b"</CreateBucketConfiguration>"
+    reply = _send(user, "PUT", "/shaped", body=constraint % b"eu-west-9")
+    _expect(reply, 400, "IllegalLocationConstraintException")
+    assert "eu-west-9" in reply.text
+    assert "shaped" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert _send(user, "PUT", "/shaped", body=constraint % user.region.encode()).status_code == 200
+    s3.delete_bucket(Bucket="shaped")
+
+    for body in (
+        b"<Delete>" + NESTED + b"</Delete>",
+        b"<Delete><Object><Key>keep</Key><Colour>red</Colour></Object></Delete>",
+        b"<Delete><Object><Key>keep</Key></Object><Object><Key>keep</Key>"
+        b"<Key>keep</Key></Object></Delete>",
+        b"<Delete><Object><Key>keep</Key></Object><Quiet>perhaps</Quiet></Delete>",
+    ):
+        _expect(
+            _send(user, "POST", "/bkt?delete", body=body, headers=_md5(body)), 400, "MalformedXML"
+        )
+    uid = s3.create_multipart_upload(Bucket="bkt", Key="mp")["UploadId"]
+    etag = s3.upload_part(Bucket="bkt", Key="mp", UploadId=uid, PartNumber=1, Body=b"x")["ETag"]
+    for body in (
+        b"<CompleteMultipartUpload>" + NESTED + b"</CompleteMultipartUpload>",
+        f"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag>"
+        "<Size>1</Size></Part></CompleteMultipartUpload>".encode(),
+    ):
+        _expect(_send(user, "POST", f"/bkt/mp?uploadId={uid}", body=body), 400, "MalformedXML")
+    s3.abort_multipart_upload(Bucket="bkt", Key="mp", UploadId=uid)
+    _expect(
+        _send(
+            user,
+            "PUT",
+            "/bkt?acl",
+            body=b"<AccessControlPolicy>" + NESTED + b"</AccessControlPolicy>",
+        ),
+        400,
+        "MalformedACLError",
+    )
+    _unchanged(user)
+
+
+# --- version ids -----------------------------------------------------------------------
+
+
+def test_unknown_version_ids(user: S3User) -> None:
+    for method in ("GET", "DELETE"):
+        reply = _send(user, method, "/bkt/keep?versionId=3HL4kqtJlcpXroDTDmJ")
+        _expect(reply, 404, "NoSuchVersion")
+        assert "<VersionId>3HL4kqtJlcpXroDTDmJ</VersionId>" in reply.text
+    assert _send(user, "HEAD", "/bkt/keep?versionId=other").status_code == 404
+    _expect(_send(user, "GET", "/bkt/keep?versionId="), 400, "InvalidArgument")
+    _expect(_send(user, "GET", "/bkt/keep?acl&versionId=other"), 404, "NoSuchVersion")
+    _expect(_send(user, "GET", "/nobucket/keep?versionId=other"), 404, "NoSuchBucket")
+    source = {"x-amz-copy-source": "/bkt/keep?versionId=other"}
+    _expect(_send(user, "PUT", "/bkt/copy", headers=source), 404, "NoSuchVersion")
+    body = b"<Delete><Object><Key>keep</Key><VersionId>other</VersionId></Object></Delete>"
+    reply = _send(user, "POST", "/bkt?delete", body=body, headers=_md5(body))
+    assert reply.status_code == 200 and "<Code>NoSuchVersion</Code>" in reply.text
+    for query in ("version-id-marker=null", "key-marker=a&version-id-marker=other"):
+        _expect(_send(user, "GET", f"/bkt?versions&{query}"), 400, "InvalidArgument")
+    _unchanged(user)
+
+
+# --- signing regions ---------------------------------------------------------------------
+
+
+def test_us_east_1_signatures_are_accepted(user: S3User) -> None:
+    """What clients sign for when given no region, whatever the server's region is: the
+    Authorization header, presigned URLs and signed aws-chunked bodies."""
+    assert user.region != "us-east-1"
+    reply = _send(user, "PUT", "/bkt/east", body=b"east", region="us-east-1")
+    assert reply.status_code == 200, reply.text
+    data = bytes(range(256)) * 512
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "X-Amz-Decoded-Content-Length": str(len(data)),
+        "Content-Length": str(chunked_length(len(data))),
+    }
+    reply = _send(
+        user,
+        "PUT",
+        "/bkt/east-chunked",
+        headers=headers,
+        payload_hash=STREAMING,
+        region="us-east-1",
+        chunk_signer=chunked_body(data, user.secret_key, "us-east-1"),
+    )
+    assert reply.status_code == 200, reply.text
+    # Chunks signed for another region than the header's are refused.
+    reply = _send(
+        user,
+        "PUT",
+        "/bkt/east-chunked",
+        headers=headers,
+        payload_hash=STREAMING,
+        region="us-east-1",
+        chunk_signer=chunked_body(b"x" * len(data), user.secret_key, user.region),
+    )
+    _expect(reply, 403, "SignatureDoesNotMatch")
+
+    import boto3
+    from botocore.config import Config
+
+    east = boto3.client(
+        "s3",
+        endpoint_url=user.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=user.access_key,
+        aws_secret_access_key=user.secret_key,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    assert east.get_object(Bucket="bkt", Key="east")["Body"].read() == b"east"
+    assert east.get_object(Bucket="bkt", Key="east-chunked")["Body"].read() == data
+    url = east.generate_presigned_url("get_object", Params={"Bucket": "bkt", "Key": "east"})
+    assert "us-east-1" in url and requests.get(url, timeout=10).content == b"east"
+    east.delete_object(Bucket="bkt", Key="east")
+    east.delete_object(Bucket="bkt", Key="east-chunked")
+    reply = _send(user, "GET", "/bkt/keep", region="eu-west-3")
+    _expect(reply, 400, "AuthorizationHeaderMalformed")
+    assert f"<Region>{user.region}</Region>" in reply.text
+    _unchanged(user)

@@ -8,7 +8,7 @@ import hashlib
 import zlib
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -378,3 +378,80 @@ def test_virtual_host_addressing(user: S3User, server: Server) -> None:
     vhost.delete_object(Bucket="vhosted", Key="dir/v.txt")
     vhost.delete_bucket(Bucket="vhosted")
     assert "vhosted" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_list_object_versions_and_deleting_every_version(user: S3User, server: Server) -> None:
+    """Until versioning exists every object is its own `null`, latest version: what the
+    AWS CLI, Terraform's force_destroy and boto3's `object_versions.delete()` list and
+    delete to empty a bucket."""
+    s3 = user.client()
+    s3.create_bucket(Bucket="vers")
+    keys = [f"k{i:02d}" for i in range(7)] + ["dir/a", "dir/b", "dir/sub/c", "odd key+?"]
+    for key in keys:
+        s3.put_object(Bucket="vers", Key=key, Body=key.encode())
+    assert "Status" not in s3.get_bucket_versioning(Bucket="vers")
+
+    first = s3.list_object_versions(Bucket="vers", MaxKeys=3)
+    assert first["IsTruncated"] and first["MaxKeys"] == 3
+    assert (first["KeyMarker"], first["VersionIdMarker"]) == ("", "")
+    assert (first["NextKeyMarker"], first["NextVersionIdMarker"]) == ("dir/sub/c", "null")
+    version = first["Versions"][0]
+    assert version["Key"] == "dir/a" and version["VersionId"] == "null" and version["IsLatest"]
+    assert version["ETag"] == f'"{hashlib.md5(b"dir/a").hexdigest()}"'
+    assert version["Size"] == 5 and version["StorageClass"] == "STANDARD"
+    assert version["Owner"]["ID"] == user.project_id and "LastModified" in version
+    assert "DeleteMarkers" not in first
+
+    pages = list(s3.get_paginator("list_object_versions").paginate(Bucket="vers", MaxKeys=3))
+    assert len(pages) == 4
+    assert [v["Key"] for p in pages for v in p.get("Versions", [])] == sorted(keys)
+    resumed = s3.list_object_versions(
+        Bucket="vers", KeyMarker="k03", VersionIdMarker="null", MaxKeys=2
+    )
+    assert [v["Key"] for v in resumed["Versions"]] == ["k04", "k05"]
+
+    by_dir = list(
+        s3.get_paginator("list_object_versions").paginate(
+            Bucket="vers", Delimiter="/", MaxKeys=2, EncodingType="url"
+        )
+    )
+    # botocore decodes only the encoding it asked for itself; this one was ours.
+    listed = [unquote(v["Key"]) for p in by_dir for v in p.get("Versions", [])]
+    prefixes = [c["Prefix"] for p in by_dir for c in p.get("CommonPrefixes", [])]
+    assert prefixes == ["dir/"] and listed == sorted(k for k in keys if "/" not in k)
+    ends_on_prefix = s3.list_object_versions(Bucket="vers", Delimiter="/", MaxKeys=1)
+    assert ends_on_prefix["NextKeyMarker"] == "dir/"
+    assert "NextVersionIdMarker" not in ends_on_prefix
+    inner = s3.list_object_versions(Bucket="vers", Prefix="dir/", Delimiter="/")
+    assert [v["Key"] for v in inner["Versions"]] == ["dir/a", "dir/b"]
+    assert inner["CommonPrefixes"] == [{"Prefix": "dir/sub/"}]
+
+    # Public-read buckets list their versions to anyone, as their objects.
+    s3.put_bucket_acl(Bucket="vers", ACL="public-read")
+    anonymous = requests.get(f"{server.object_url}/{user.project_id}:vers?versions", timeout=10)
+    assert anonymous.status_code == 200 and "<VersionId>null</VersionId>" in anonymous.text
+
+    # versionId=null is the object itself, on every operation that takes a version.
+    got = s3.get_object(Bucket="vers", Key="k00", VersionId="null")
+    assert got["Body"].read() == b"k00"
+    assert s3.head_object(Bucket="vers", Key="k00", VersionId="null")["ContentLength"] == 3
+    s3.copy_object(
+        Bucket="vers",
+        Key="copied",
+        CopySource={"Bucket": "vers", "Key": "k00", "VersionId": "null"},
+    )
+    s3.copy_object(Bucket="vers", Key="from odd", CopySource={"Bucket": "vers", "Key": "odd key+?"})
+    assert s3.get_object(Bucket="vers", Key="from odd")["Body"].read() == b"odd key+?"
+    deleted = s3.delete_object(Bucket="vers", Key="copied", VersionId="null")
+    assert deleted["VersionId"] == "null"
+    with pytest.raises(ClientError) as missing:
+        s3.get_object(Bucket="vers", Key="k00", VersionId="3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY")
+    assert _code(missing) == "NoSuchVersion"
+
+    # boto3's idiom for emptying a bucket, versions and all.
+    bucket = user.session().resource("s3").Bucket("vers")
+    answers = bucket.object_versions.delete()
+    assert sum(len(a.get("Deleted", [])) for a in answers) == len(keys) + 1
+    assert all(d["VersionId"] == "null" for a in answers for d in a["Deleted"])
+    assert "Versions" not in s3.list_object_versions(Bucket="vers")
+    s3.delete_bucket(Bucket="vers")

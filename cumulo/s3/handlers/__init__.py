@@ -23,6 +23,7 @@ HANDLERS: dict[Op, Handler] = {
     Op.PutObjectAcl: buckets.put_object_acl,
     Op.ListObjects: listing.list_objects,
     Op.ListObjectsV2: listing.list_objects_v2,
+    Op.ListObjectVersions: listing.list_object_versions,
     Op.ListMultipartUploads: listing.list_multipart_uploads,
     Op.PutObject: objects.put_object,
     Op.GetObject: objects.get_object,

@@ -1,9 +1,11 @@
 """Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
 GetBucketLocation, GetBucketVersioning, and the canned ACLs of buckets and objects.
 
-A bucket is a container of the caller's project; its owner is the project. Canned
-ACLs: `private` and `public-read` (kept as Swift's `X-Container-Read: .r:*,.rlistings`,
-so both APIs read the same setting); anything else is NotImplemented.
+A bucket is a container of the caller's project; its owner is the project. ACLs:
+`private` and `public-read` (kept as Swift's `X-Container-Read: .r:*,.rlistings`, so
+both APIs read the same setting), given as a canned ACL or as an AccessControlPolicy
+document; other grants S3 defines are NotImplemented, and what S3 does not define
+is refused as S3 refuses it.
 """
 
 from __future__ import annotations
@@ -15,11 +17,29 @@ from cumulo.model import Container
 from cumulo.s3 import errors as s3
 from cumulo.s3.app import PUBLIC_READ_KEY, PUBLIC_READ_VALUE, Reply, S3App, xml_reply
 from cumulo.s3.context import S3Call, Target, owner
-from cumulo.s3.xml import Node, children, local, parse, text
+from cumulo.s3.handlers.versions import check_version
+from cumulo.s3.xml import (
+    XSI,
+    AccessControlPolicy,
+    Node,
+    parse_access_control_policy,
+    parse_create_bucket_configuration,
+)
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
+# Every canned ACL S3 defines. An object's owner is always its bucket's owner (the
+# project), so the bucket-owner-* ACLs grant no one anything `private` does not.
+CANNED_ACLS = {
+    "private": "private",
+    "public-read": "public-read",
+    "bucket-owner-read": "private",
+    "bucket-owner-full-control": "private",
+    "public-read-write": None,
+    "authenticated-read": None,
+    "aws-exec-read": None,
+    "log-delivery-write": None,
+}
 
 
 def iso8601(when: float) -> str:
@@ -55,14 +75,12 @@ async def create_bucket(app: S3App, call: S3Call, target: Target) -> Reply:
     acl = _canned_acl(call)
     body = await call.document()
     if body.strip():
-        config = parse(body, "CreateBucketConfiguration")
-        region = text(config, "LocationConstraint")
-        if region and region != app.settings.region:
-            raise s3.S3Error(
-                "The specified location-constraint is not valid",
-                code="InvalidLocationConstraint",
-                status=400,
-                LocationConstraint=region,
+        constraint = parse_create_bucket_configuration(body)
+        # One region per server; no constraint (or an empty one) means this one.
+        if constraint is not None and constraint != app.settings.region:
+            raise s3.IllegalLocationConstraintException(
+                f"The {constraint} location constraint is incompatible for the region "
+                "specific endpoint this request was sent to."
             )
     metadata = {PUBLIC_READ_KEY: PUBLIC_READ_VALUE} if acl == "public-read" else {}
     created = await app.objects.create_container(target.project_id, target.bucket, metadata)
@@ -96,12 +114,20 @@ async def get_bucket_versioning(app: S3App, call: S3Call, target: Target) -> Rep
 
 
 def _canned_acl(call: S3Call) -> str:
-    acl = call.header("x-amz-acl", "private")
-    if acl not in ("private", "public-read"):
-        raise s3.NotImplementedOp(f"The canned ACL {acl!r} is not implemented.")
-    if any(name.startswith("x-amz-grant-") for name in call.request.headers):
+    """The request's canned ACL (`private` unless given), as `private` or `public-read`."""
+    headers = call.request.headers
+    grants = any(name.startswith("x-amz-grant-") for name in headers)
+    if "x-amz-acl" in headers and grants:
+        raise s3.InvalidRequest("Specifying both Canned ACLs and Header Grants is not allowed")
+    if grants:
         raise s3.NotImplementedOp("Explicit grants (x-amz-grant-*) are not implemented.")
-    return acl
+    acl = headers.get("x-amz-acl", "private")
+    if acl not in CANNED_ACLS:
+        raise s3.InvalidArgument(ArgumentName="x-amz-acl", ArgumentValue=acl)
+    kept = CANNED_ACLS[acl]
+    if kept is None:
+        raise s3.NotImplementedOp(f"The canned ACL {acl!r} is not implemented.")
+    return kept
 
 
 def _acl_document(project_id: str, project_name: str | None, public: bool) -> Node:
@@ -120,23 +146,31 @@ def _acl_document(project_id: str, project_name: str | None, public: bool) -> No
     return Node("AccessControlPolicy", Node("Owner", **me), Node("AccessControlList", *grants))
 
 
-async def _acl_from_request(call: S3Call) -> str:
+async def _acl_from_request(call: S3Call, target: Target) -> str:
+    """PutBucketAcl/PutObjectAcl: the ACL from its header or its body, exactly one."""
     body = await call.document()
-    if not body.strip():
-        return _canned_acl(call)
-    policy = parse(body, "AccessControlPolicy")
+    headers = call.request.headers
+    in_headers = "x-amz-acl" in headers or any(h.startswith("x-amz-grant-") for h in headers)
+    if body.strip():
+        if in_headers:
+            raise s3.UnexpectedContent()
+        return _policy_acl(parse_access_control_policy(body), target)
+    if not in_headers:
+        raise s3.MissingSecurityHeader(MissingHeaderName="x-amz-acl")
+    return _canned_acl(call)
+
+
+def _policy_acl(policy: AccessControlPolicy, target: Target) -> str:
+    """`public-read` or `private`: the owner's grants change nothing (it always has full
+    control), AllUsers READ is public-read; any other grant is one we cannot keep."""
+    if policy.owner_id is not None and policy.owner_id != target.project_id:
+        raise s3.AccessDenied()
     public = False
-    for acl in children(policy, "AccessControlList"):
-        for grant in children(acl, "Grant"):
-            permission = text(grant, "Permission")
-            grantees = children(grant, "Grantee")
-            uri = text(grantees[0], "URI") if grantees else None
-            if uri == ALL_USERS and permission == "READ":
-                public = True
-            elif uri is not None or permission not in ("FULL_CONTROL", None):
-                raise s3.NotImplementedOp("Only private and public-read ACLs are implemented.")
-    if any(local(c.tag) not in ("Owner", "AccessControlList") for c in policy):
-        raise s3.MalformedXML()
+    for grant in policy.grants:
+        if grant.kind == "Group" and grant.uri == ALL_USERS and grant.permission == "READ":
+            public = True
+        elif not (grant.kind == "CanonicalUser" and grant.id == target.project_id):
+            raise s3.NotImplementedOp("Only private and public-read ACLs are implemented.")
     return "public-read" if public else "private"
 
 
@@ -148,7 +182,7 @@ async def get_bucket_acl(app: S3App, call: S3Call, target: Target) -> Reply:
 
 
 async def put_bucket_acl(app: S3App, call: S3Call, target: Target) -> Reply:
-    acl = await _acl_from_request(call)
+    acl = await _acl_from_request(call, target)
     value = PUBLIC_READ_VALUE if acl == "public-read" else None
     await app.objects.set_container_metadata(
         target.project_id, target.bucket, {PUBLIC_READ_KEY: value}
@@ -157,6 +191,7 @@ async def put_bucket_acl(app: S3App, call: S3Call, target: Target) -> Reply:
 
 
 async def get_object_acl(app: S3App, call: S3Call, target: Target) -> Reply:
+    await check_version(app, target, call.key, call.query.get("versionId"))
     container = await app.objects.container(target.project_id, target.bucket)
     record = await app.objects.head_object(target.project_id, target.bucket, call.key)
     public = record.headers.get("x-amz-acl") == "public-read" or container.metadata.get(
@@ -167,7 +202,8 @@ async def get_object_acl(app: S3App, call: S3Call, target: Target) -> Reply:
 
 
 async def put_object_acl(app: S3App, call: S3Call, target: Target) -> Reply:
-    acl = await _acl_from_request(call)
+    acl = await _acl_from_request(call, target)
+    await check_version(app, target, call.key, call.query.get("versionId"))
     record = await app.objects.head_object(target.project_id, target.bucket, call.key)
     headers = {k: v for k, v in record.headers.items() if k != "x-amz-acl"}
     if acl == "public-read":

@@ -1,4 +1,4 @@
-"""ListObjects (v1), ListObjectsV2 and ListMultipartUploads.
+"""ListObjects (v1), ListObjectsV2, ListObjectVersions and ListMultipartUploads.
 
 Keys come in UTF-8 byte order. With `encoding-type=url`, keys and prefixes in the
 response are percent-encoded (as `aws s3 ls` asks). A page is fetched with one more
@@ -18,6 +18,7 @@ from cumulo.s3 import errors as s3
 from cumulo.s3.app import Reply, S3App, xml_reply
 from cumulo.s3.context import S3Call, Target, owner
 from cumulo.s3.handlers.buckets import iso8601
+from cumulo.s3.handlers.versions import NULL_VERSION
 from cumulo.s3.xml import Node, Raw
 
 MAX_KEYS = 1000
@@ -154,6 +155,69 @@ async def list_objects_v2(app: S3App, call: S3Call, target: Target) -> Reply:
             NextContinuationToken=_token(entries[-1].name) if truncated and entries else None,
             StartAfter=encode(start_after) if start_after else None,
             Contents=contents,
+            CommonPrefixes=prefixes,
+        )
+    )
+
+
+def _version_marker(call: S3Call, key_marker: str) -> None:
+    """Checks version-id-marker: with one version per key (`null`), a page that ended on
+    a key ended on its last version, so the key marker alone says where to go on."""
+    marker = call.query.get("version-id-marker", "")
+    if not marker:
+        return
+    if not key_marker:
+        raise s3.InvalidArgument(
+            "A version-id marker cannot be specified without a key marker.",
+            ArgumentName="version-id-marker",
+            ArgumentValue=marker,
+        )
+    if marker != NULL_VERSION:
+        raise s3.InvalidArgument(
+            "Invalid version id specified", ArgumentName="version-id-marker", ArgumentValue=marker
+        )
+
+
+async def list_object_versions(app: S3App, call: S3Call, target: Target) -> Reply:
+    """Every object's one version, `null` and latest, in key order (versioning itself
+    is not kept yet: the document has the shape it will keep)."""
+    await app.objects.container(target.project_id, target.bucket)
+    encoding, encode = _encoder(call)
+    prefix = call.query.get("prefix", "")
+    delimiter = call.query.get("delimiter", "")
+    key_marker = call.query.get("key-marker", "")
+    _version_marker(call, key_marker)
+    limit = _max_keys(call)
+    entries, truncated = await _page(app, target, prefix, delimiter, key_marker, limit)
+    truncated = truncated and bool(entries)
+    tail = "<StorageClass>STANDARD</StorageClass>"
+    me = Node("Owner", **owner(target.project_id)).render()
+    versions = [
+        Raw(
+            f"<Version><Key>{escape(encode(e.name))}</Key><VersionId>{NULL_VERSION}</VersionId>"
+            f"<IsLatest>true</IsLatest><LastModified>{iso8601(e.last_modified)}</LastModified>"
+            f'<ETag>"{escape(e.etag)}"</ETag><Size>{e.size}</Size>{me}{tail}</Version>'
+        )
+        for e in entries
+        if not e.is_prefix
+    ]
+    prefixes = [Node("CommonPrefixes", Prefix=encode(e.name)) for e in entries if e.is_prefix]
+    last = entries[-1] if truncated else None
+    return xml_reply(
+        Node(
+            "ListVersionsResult",
+            Name=target.bucket,
+            Prefix=encode(prefix),
+            KeyMarker=encode(key_marker),
+            VersionIdMarker=call.query.get("version-id-marker", ""),
+            NextKeyMarker=encode(last.name) if last else None,
+            # A page ending on a common prefix ends past all of its keys' versions.
+            NextVersionIdMarker=NULL_VERSION if last and not last.is_prefix else None,
+            MaxKeys=limit,
+            Delimiter=encode(delimiter) if delimiter else None,
+            IsTruncated=truncated,
+            EncodingType=encoding,
+            Version=versions,
             CommonPrefixes=prefixes,
         )
     )

@@ -19,7 +19,7 @@ from cumulo.s3.handlers.buckets import iso8601, object_acl_header
 from cumulo.s3.handlers.objects import source_object
 from cumulo.s3.headers import content_type, stored_headers, user_metadata
 from cumulo.s3.router import Op
-from cumulo.s3.xml import Node, children, parse, text
+from cumulo.s3.xml import Node, parse_complete_multipart_upload
 
 
 async def _upload(app: S3App, call: S3Call, target: Target) -> Upload:
@@ -107,19 +107,19 @@ async def upload_part_copy(app: S3App, call: S3Call, target: Target) -> Reply:
 
 async def complete_multipart_upload(app: S3App, call: S3Call, target: Target) -> Reply:
     upload = await _upload(app, call, target)
-    root = parse(await call.document(), "CompleteMultipartUpload")
-    chosen: list[tuple[int, str]] = []
-    for part in children(root, "Part"):
-        number, etag = text(part, "PartNumber"), text(part, "ETag")
-        if number is None or not number.strip().isdigit() or etag is None:
-            raise s3.MalformedXML()
-        chosen.append((int(number), etag))
-    if not chosen:
-        raise s3.MalformedXML()
+    parts = parse_complete_multipart_upload(await call.document())
+    chosen = [(p.number, p.etag) for p in parts]
     checksums: dict[str, str] = {}
     algorithm = upload.checksum_algorithm
     if algorithm:
         stored = {p.number: p for p in await app.multipart.parts(upload, limit=10000)}
+        # A part checksum the client lists must be the one its UploadPart was given
+        # (checksums of another algorithm than the upload's were never computed).
+        for part in parts:
+            given = part.checksums.get(algorithm)
+            known = stored.get(part.number)
+            if given is not None and known is not None and known.checksum != given:
+                raise s3.InvalidPart()
         values = [stored[n].checksum for n, _ in chosen if n in stored]
         if len(values) == len(chosen) and all(values):
             checksums[algorithm] = composite_checksum(algorithm, [v for v in values if v])

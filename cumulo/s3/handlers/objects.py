@@ -4,7 +4,7 @@ CopyObject, over the same objects Swift serves.
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from cumulo import errors
 from cumulo.http.asgi import http_date
@@ -15,7 +15,9 @@ from cumulo.s3 import errors as s3
 from cumulo.s3.app import Reply, S3App, xml_reply
 from cumulo.s3.context import S3Call, Target
 from cumulo.s3.handlers.buckets import iso8601, object_acl_header
+from cumulo.s3.handlers.versions import NULL_VERSION, check_version
 from cumulo.s3.headers import (
+    RESPONSE_OVERRIDES,
     apply_overrides,
     content_type,
     object_headers,
@@ -23,9 +25,7 @@ from cumulo.s3.headers import (
     user_metadata,
 )
 from cumulo.s3.router import Op
-from cumulo.s3.xml import Node, children, parse, text
-
-MAX_DELETE = 1000
+from cumulo.s3.xml import Node, parse_delete
 
 
 def _etag_header(record: ObjectRecord) -> tuple[str, str]:
@@ -65,6 +65,13 @@ async def head_object(app: S3App, call: S3Call, target: Target) -> Reply:
 
 
 async def get_object(app: S3App, call: S3Call, target: Target) -> Reply:
+    if call.principal is None and RESPONSE_OVERRIDES.keys() & call.query.keys():
+        # Only a signed request may choose the headers of the answer, as in S3: a
+        # public link must not become a page of another type (text/html) at will.
+        raise s3.InvalidRequest(
+            "Request specific response headers cannot be used for anonymous GET requests."
+        )
+    await check_version(app, target, call.key, call.query.get("versionId"))
     record = await app.objects.head_object(target.project_id, target.bucket, call.key)
     pieces, etag = await app.objects.resolve(target.project_id, record)
     check_conditions(call.request.headers, etag, record.last_modified)
@@ -115,11 +122,13 @@ def _part_range(record: ObjectRecord, part: str, size: int) -> list:  # type: ig
 
 
 async def delete_object(app: S3App, call: S3Call, target: Target) -> Reply:
+    version = call.query.get("versionId")
+    await check_version(app, target, call.key, version)
     try:
         await app.objects.delete_object(target.project_id, target.bucket, call.key)
     except errors.NoSuchObject:
         await app.objects.container(target.project_id, target.bucket)  # NoSuchBucket
-    return Reply(204)
+    return Reply(204, [("x-amz-version-id", NULL_VERSION)] if version else [])
 
 
 async def delete_objects(app: S3App, call: S3Call, target: Target) -> Reply:
@@ -131,16 +140,25 @@ async def delete_objects(app: S3App, call: S3Call, target: Target) -> Reply:
         raise s3.InvalidRequest(
             "Missing required header for this request: Content-MD5 or x-amz-checksum-*"
         )
-    root = parse(raw, "Delete")
-    quiet = (text(root, "Quiet") or "").strip().lower() == "true"
-    keys = [text(o, "Key") for o in children(root, "Object")]
-    if not keys or len(keys) > MAX_DELETE or any(k is None or k == "" for k in keys):
-        raise s3.MalformedXML()
+    request = parse_delete(raw)
+    if any(o.conditional for o in request.objects):
+        raise s3.NotImplementedOp("Conditional deletes (ETag, LastModifiedTime, Size).")
     await app.objects.container(target.project_id, target.bucket)
     deleted: list[Node] = []
     failed: list[Node] = []
-    for key in keys:
-        assert key is not None
+    for item in request.objects:
+        key, version = item.key, item.version_id
+        if version is not None and version != NULL_VERSION:
+            failed.append(
+                Node(
+                    "Error",
+                    Key=key,
+                    VersionId=version,
+                    Code="NoSuchVersion",
+                    Message=s3.NoSuchVersion.message,
+                )
+            )
+            continue
         try:
             await app.objects.delete_object(target.project_id, target.bucket, key)
         except errors.NoSuchObject:
@@ -149,26 +167,27 @@ async def delete_objects(app: S3App, call: S3Call, target: Target) -> Reply:
             mapped = s3.from_domain(exc) or s3.InternalError()
             failed.append(Node("Error", Key=key, Code=mapped.code, Message=mapped.message))
             continue
-        if not quiet:
-            deleted.append(Node("Deleted", Key=key))
+        if not request.quiet:
+            deleted.append(Node("Deleted", Key=key, VersionId=version))
     return xml_reply(Node("DeleteResult", *deleted, *failed))
 
 
 # --- CopyObject ------------------------------------------------------------------
 
 
-def copy_source(call: S3Call) -> tuple[Target, str]:
-    """The bucket and key named by x-amz-copy-source (`/bucket/key`, url-encoded)."""
-    value = unquote(call.header("x-amz-copy-source"))
-    value, _, version = value.partition("?")
-    if version and version not in ("versionId=null", "versionId="):
-        raise s3.NotImplementedOp("Copying a specific version is not implemented.")
-    bucket, _, key = value.lstrip("/").partition("/")
-    if not bucket or not key:
+def copy_source(call: S3Call) -> tuple[Target, str, str | None]:
+    """The bucket, key and version named by x-amz-copy-source (`/bucket/key`, url-encoded,
+    optionally `?versionId=...`)."""
+    raw = call.header("x-amz-copy-source")
+    # Split before decoding: a key may hold an encoded "?".
+    path, _, query = raw.partition("?")
+    versions = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "versionId"]
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
+    if not bucket or not key or len(versions) > 1:
         raise s3.InvalidArgument(
             "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
             ArgumentName="x-amz-copy-source",
-            ArgumentValue=call.header("x-amz-copy-source"),
+            ArgumentValue=raw,
         )
     saved = call.bucket
     call.bucket = bucket
@@ -176,19 +195,20 @@ def copy_source(call: S3Call) -> tuple[Target, str]:
         source = call.target()
     finally:
         call.bucket = saved
-    return source, key
+    return source, key, versions[0] if versions else None
 
 
 async def source_object(
     app: S3App, call: S3Call, op: Op
 ) -> tuple[Target, ObjectRecord, list[Piece], str]:
-    target, key = copy_source(call)
+    target, key, version = copy_source(call)
     saved = call.key
     call.key = key
     try:
         await app.authorize(call, Op.GetObject, target)
     finally:
         call.key = saved
+    await check_version(app, target, key, version)
     record = await app.objects.head_object(target.project_id, target.bucket, key)
     pieces, etag = await app.objects.resolve(target.project_id, record)
     conditions = {

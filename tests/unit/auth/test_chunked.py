@@ -120,6 +120,21 @@ def test_aws_documentation_chunked_upload(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", list(DOC_CHUNKS))
+def test_us_east_1_chunks_on_a_server_of_another_region(mode: str) -> None:
+    # The documentation's requests are scoped to us-east-1; their chunk and trailer
+    # signatures chain from that scope's key whatever region the server has.
+    wire, body = doc_request(mode)
+    verified = check(wire, DOC_SECRET, DOC_NOW, region="eu-central-1")
+    data, _ = decode(decoder_for(wire, verified), body, max_piece=7000)
+    assert data == PAYLOAD
+    with pytest.raises(errors.SignatureDoesNotMatch):
+        decode(
+            decoder_for(wire, verified),
+            body.replace(b"ad80c7", b"ad80c8").replace(b"b474d8", b"b474d9"),
+        )
+
+
+@pytest.mark.parametrize("mode", list(DOC_CHUNKS))
 @pytest.mark.parametrize(
     "tamper",
     [

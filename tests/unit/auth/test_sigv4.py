@@ -285,19 +285,38 @@ def test_encoded_slash_is_a_different_path() -> None:
         check(wire)
 
 
-def test_wrong_region(signed: Wire) -> None:
+def test_wrong_region() -> None:
+    signed = Capture(region="eu-west-3").call("get_object", Bucket="bucket", Key="some/key")
     with pytest.raises(errors.AuthorizationHeaderMalformed) as info:
         check(signed, region="eu-central-1")
-    assert "the region 'us-east-1' is wrong; expecting 'eu-central-1'" in info.value.message
+    assert "the region 'eu-west-3' is wrong; expecting 'eu-central-1'" in info.value.message
     assert info.value.extra == {"Region": "eu-central-1"}
     assert info.value.status == 400
 
 
 def test_wrong_region_presigned() -> None:
-    wire = Capture().presign("get_object", Bucket="bucket", Key="k")
+    wire = Capture(region="eu-west-3").presign("get_object", Bucket="bucket", Key="k")
     with pytest.raises(errors.AuthorizationQueryParametersError) as info:
         check(wire, region="eu-central-1")
     assert info.value.extra == {"Region": "eu-central-1"}
+
+
+def test_us_east_1_is_accepted_beside_the_servers_region(signed: Wire) -> None:
+    """Clients given no region sign for us-east-1: accepted whatever the server's region,
+    and the signing key (which chunk and trailer signatures chain from) is the scope's."""
+    verified = check(signed, region="eu-central-1")
+    assert "/us-east-1/s3/aws4_request" in verified.scope
+    day = signed.headers["x-amz-date"][:8]
+    assert verified.signing_key == sigv4.derive_signing_key(SECRET_KEY, day, "us-east-1", "s3")
+    presigned = Capture().presign("put_object", Bucket="bucket", Key="k")
+    assert check(presigned, region="eu-central-1").scope.endswith("/us-east-1/s3/aws4_request")
+    own = Capture(region="eu-central-1").call("get_object", Bucket="bucket", Key="k")
+    assert check(own, region="eu-central-1").scope.endswith("/eu-central-1/s3/aws4_request")
+    cred = sigv4.parse(*signed.args())
+    assert cred is not None
+    with pytest.raises(errors.AuthorizationHeaderMalformed):
+        sigv4.verify(cred, SECRET_KEY, *signed.args(), time.time(), "eu-central-1",
+                     accept_global=False)  # fmt: skip
 
 
 @pytest.mark.parametrize("offset", [901, -901, 86400])

@@ -27,6 +27,13 @@ from cumulo.s3.router import Access, NotAllowed, Op, Unsupported, resolve
         ("DELETE", "b", "k", {"uploadId": "u"}, False, Op.AbortMultipartUpload),
         ("GET", "b", "k", {"uploadId": "u"}, False, Op.ListParts),
         ("GET", "b", "k", {"versionId": "null"}, False, Op.GetObject),
+        # Handlers answer other version ids (NoSuchVersion), not the router.
+        ("GET", "b", "k", {"versionId": "3"}, False, Op.GetObject),
+        ("DELETE", "b", "k", {"versionId": "3"}, False, Op.DeleteObject),
+        ("GET", "b", "", {"versions": ""}, False, Op.ListObjectVersions),
+        ("GET", "b", "", {"versioning": ""}, False, Op.GetBucketVersioning),
+        ("PUT", "b", "", {"acl": ""}, False, Op.PutBucketAcl),
+        ("PUT", "b", "k", {"acl": ""}, False, Op.PutObjectAcl),
     ],
 )
 def test_resolve(
@@ -40,8 +47,6 @@ def test_resolve(
     [
         ("GET", "b", "", {"tagging": ""}),
         ("PUT", "b", "", {"versioning": ""}),
-        ("GET", "b", "k", {"versionId": "3"}),
-        ("GET", "b", "", {"versions": ""}),
     ],
 )
 def test_unsupported_subresources(
