@@ -26,6 +26,8 @@ from cumulo.s3.router import Op
 from cumulo.s3.xml import Node, children, parse, text
 
 MAX_DELETE = 1000
+# Reads of an object replaced while being opened start over this many times at most.
+READ_ATTEMPTS = 3
 
 
 def _etag_header(record: ObjectRecord) -> tuple[str, str]:
@@ -65,6 +67,15 @@ async def head_object(app: S3App, call: S3Call, target: Target) -> Reply:
 
 
 async def get_object(app: S3App, call: S3Call, target: Target) -> Reply:
+    for _ in range(READ_ATTEMPTS - 1):
+        try:
+            return await _get_object_once(app, call, target)
+        except errors.ObjectChanged:
+            continue  # replaced between reading its record and opening its bytes
+    return await _get_object_once(app, call, target)
+
+
+async def _get_object_once(app: S3App, call: S3Call, target: Target) -> Reply:
     record = await app.objects.head_object(target.project_id, target.bucket, call.key)
     pieces, etag = await app.objects.resolve(target.project_id, record)
     check_conditions(call.request.headers, etag, record.last_modified)
@@ -94,7 +105,10 @@ async def get_object(app: S3App, call: S3Call, target: Target) -> Reply:
     headers.append(("Content-Length", str(length)))
     if call.request.method == "HEAD" or length == 0:
         return Reply(status, headers)
-    return Reply(status, headers, stream=app.objects.stream(pieces, start, end))
+    # The blobs are open before the headers go out: missing bytes are still a 500, and
+    # a DELETE or overwrite landing later cannot cut this body short.
+    body = await app.objects.open_body(pieces, [(start, end)], source=(target.project_id, record))
+    return Reply(status, headers, stream=body.once(start, end))
 
 
 def _part_range(record: ObjectRecord, part: str, size: int) -> list:  # type: ignore[type-arg]
