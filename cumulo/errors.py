@@ -154,3 +154,7 @@ class ObjectChanged(StorageFault):
 
 class BlobMissing(StorageFault):
     """An object's blob is not in the blob store."""
+
+    def __init__(self, blob: str) -> None:
+        super().__init__(f"blob {blob} is missing")
+        self.blob = blob  # an attribute, not a detail: details reach error bodies

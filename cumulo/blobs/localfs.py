@@ -149,7 +149,7 @@ class LocalBlobStore:
         try:
             fd = os.open(self.path(blob), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
-            raise errors.BlobMissing(f"blob {blob} is missing") from None
+            raise errors.BlobMissing(blob) from None
         except OSError as exc:
             raise errors.StorageFault(f"blob {blob} cannot be opened: {exc}") from None
         try:

@@ -619,9 +619,9 @@ class ObjectService:
                 handles = self._open_blobs(ahead)
             else:
                 handles = await in_thread(self._open_blobs, ahead)
-        except errors.BlobMissing:
+        except errors.BlobMissing as exc:
             if source is not None:
-                await self._check_unchanged(*source)
+                await self._check_unchanged(*source, exc.blob)
             raise
         return OpenBody(self.blobs, self.chunk_size, pieces, handles)
 
@@ -636,16 +636,15 @@ class ObjectService:
             raise
         return handles
 
-    async def _check_unchanged(self, project_id: str, record: ObjectRecord) -> None:
-        """Raises if `record` is no longer what its name holds: NoSuchObject if it was
-        deleted, ObjectChanged if it (or, for a manifest, a segment) was replaced."""
+    async def _check_unchanged(self, project_id: str, record: ObjectRecord, blob: str) -> None:
+        """Raises unless `record` still holds the missing `blob`: NoSuchObject if the
+        object was deleted, ObjectChanged if it (or a manifest's segment) was replaced."""
         current = await self._point_read(self.store.get_object, record.container_id, record.name)
         if current.id != record.id:
             raise errors.ObjectChanged(f"{record.name!r} was replaced while being read")
         if record.manifest_kind is not None:
-            before, _ = await self.resolve(project_id, record)
-            after, _ = await self.resolve(project_id, current)
-            if before != after:
+            pieces, _ = await self.resolve(project_id, current)
+            if all(piece.blob != blob for piece in pieces + self.stored_pieces(current)):
                 raise errors.ObjectChanged(f"a segment of {record.name!r} was replaced")
 
     async def stream(

@@ -113,6 +113,34 @@ def test_a_blob_gone_because_the_object_changed_is_not_a_fault(service: ObjectSe
     asyncio.run(scenario())
 
 
+def test_a_manifest_whose_segment_changed_is_not_a_fault(service: ObjectService) -> None:
+    async def scenario() -> None:
+        project = new_id()
+        await service.create_container(project, "c")
+        await _put(service, project, "seg-1", os.urandom(BIG))
+        await service.put_manifest(
+            project,
+            "c",
+            "dlo",
+            kind="dlo",
+            manifest="c/seg-",
+            size=0,
+            etag="e",
+            content_type="text/plain",
+            metadata={},
+        )
+        record = await service.head_object(project, "c", "dlo")
+        pieces, _ = await service.resolve(project, record)
+        await service.delete_object(project, "c", "seg-1")  # after the listing was read
+        with pytest.raises(errors.ObjectChanged):
+            await service.open_body(pieces, [(0, BIG - 1)], source=(project, record))
+        # Read again, the DLO has no segment left: an empty body, nothing to open.
+        pieces, _ = await service.resolve(project, record)
+        assert pieces == []
+
+    asyncio.run(scenario())
+
+
 def test_pieces_beyond_open_ahead_are_opened_late_and_every_fd_is_closed(
     service: ObjectService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
