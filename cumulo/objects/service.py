@@ -732,9 +732,10 @@ class OpenBody:
         self._handles.clear()
 
     def __del__(self) -> None:
-        # A response dropped before its body was sent (its stream never started)
-        # still gives its descriptors back.
-        self.close()
+        # A response dropped before its body was sent (its stream never started, so
+        # `once` never reached its `finally`) still gives its descriptors back.
+        if self._handles:
+            self.close()
 
 
 def _last_byte(pieces: list[Piece], end: int | None) -> int:
