@@ -174,6 +174,12 @@ def test_pieces_beyond_open_ahead_are_opened_late_and_every_fd_is_closed(
         assert _open_fds() == before + 2
         assert await _drain(body, size - 1) == b"".join(parts)
         assert _open_fds() == before
+        # A response dropped unsent (its stream never started) gives them back too.
+        unsent, _ = await _open(service, project, "m")
+        stream = unsent.once(0, None)
+        assert _open_fds() == before + 2
+        del unsent, stream
+        assert _open_fds() == before
 
     asyncio.run(scenario())
 
