@@ -132,3 +132,29 @@ class ContainerNotEmpty(Conflict):
 
 class ContainerExists(Conflict):
     """The container exists already."""
+
+
+class BrokenLargeObject(Conflict):
+    """A large object's segments are missing or nest too deep."""
+
+
+# --- the server's own faults -----------------------------------------------
+
+
+class StorageFault(CumuloError):
+    """An object's stored bytes could not be read.
+
+    Not the client's doing: front ends answer 500 with their own error body and log
+    the message (which names the blob) with the request, without a traceback."""
+
+
+class ObjectChanged(StorageFault):
+    """The object was replaced or deleted while its bytes were being opened."""
+
+
+class BlobMissing(StorageFault):
+    """An object's blob is not in the blob store."""
+
+    def __init__(self, blob: str) -> None:
+        super().__init__(f"blob {blob} is missing")
+        self.blob = blob  # an attribute, not a detail: details reach error bodies

@@ -2,8 +2,14 @@
 
 Contract: `writer()` hands out a `BlobWriter`; bytes written to it are invisible until
 `commit()` returns, which makes them durable (fsync when asked) and returns the blob id.
-`abort()` (or a crash) leaves nothing that `collect()` will not remove. Readers stream
-ranges in bounded chunks, so memory stays flat for any blob size.
+`abort()` (or a crash) leaves nothing that `collect()` will not remove.
+
+Reading is open, then read: `open()` checks the blob is there and long enough (raising
+`StorageFault` otherwise) and returns a handle that keeps its bytes readable until it is
+closed, even if the blob is deleted meanwhile (POSIX keeps an unlinked file's bytes for
+an open descriptor). Responses open their blobs before their headers go out, so a reader
+that got headers gets the whole body. Handles stream ranges in bounded chunks, so memory
+stays flat for any blob size.
 """
 
 from __future__ import annotations
@@ -21,11 +27,21 @@ class BlobWriter(Protocol):
     def size(self) -> int: ...
 
 
+class BlobReader(Protocol):
+    def read(self, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
+        """Yields `length` bytes from `offset`, at most `chunk_size` at a time; raises
+        `StorageFault` if they cannot all be read."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class BlobStore(Protocol):
     def writer(self) -> BlobWriter: ...
 
-    def read(self, blob: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
-        """Yields `length` bytes of `blob` from `offset`, at most `chunk_size` at a time."""
+    def open(self, blob: str, need: int) -> BlobReader:
+        """A handle on `blob`, which must hold at least `need` bytes (`StorageFault`
+        otherwise: missing, unreadable or short)."""
         ...
 
     def link(self, blob: str) -> str:

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from cumulo import errors
 from cumulo.blobs import LiveCheck
 
 WRITEBACK_BYTES = 8 * 1024 * 1024
@@ -95,6 +96,32 @@ class LocalWriter:
             os.unlink(self._tmp)
 
 
+class LocalReader:
+    """An open blob file: reads are `pread`s on its descriptor, so one handle serves
+    several ranges, and the bytes stay readable after the blob is unlinked."""
+
+    def __init__(self, blob: str, fd: int) -> None:
+        self.blob = blob
+        self._fd = fd
+
+    def read(self, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
+        end = offset + length
+        while offset < end:
+            try:
+                data = os.pread(self._fd, min(chunk_size, end - offset), offset)
+            except OSError as exc:
+                raise errors.StorageFault(f"blob {self.blob} cannot be read: {exc}") from None
+            if not data:
+                raise errors.StorageFault(f"blob {self.blob} ends at byte {offset}, before {end}")
+            offset += len(data)
+            yield data
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -118,16 +145,22 @@ class LocalBlobStore:
     def writer(self) -> LocalWriter:
         return LocalWriter(self)
 
-    def read(self, blob: str, offset: int, length: int, chunk_size: int) -> Iterator[bytes]:
-        with open(self.path(blob), "rb", buffering=0) as f:
-            f.seek(offset)
-            remaining = length
-            while remaining > 0:
-                data = f.read(min(chunk_size, remaining))
-                if not data:
-                    raise OSError(f"blob {blob} is shorter than expected")
-                remaining -= len(data)
-                yield data
+    def open(self, blob: str, need: int) -> LocalReader:
+        try:
+            fd = os.open(self.path(blob), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            raise errors.BlobMissing(blob) from None
+        except OSError as exc:
+            raise errors.StorageFault(f"blob {blob} cannot be opened: {exc}") from None
+        try:
+            size = os.fstat(fd).st_size
+        except OSError as exc:
+            os.close(fd)
+            raise errors.StorageFault(f"blob {blob} cannot be read: {exc}") from None
+        if size < need:
+            os.close(fd)
+            raise errors.StorageFault(f"blob {blob} holds {size} bytes, {need} expected")
+        return LocalReader(blob, fd)
 
     def link(self, blob: str) -> str:
         new = uuid.uuid4().hex

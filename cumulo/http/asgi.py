@@ -230,10 +230,28 @@ async def respond(
         await send_stream(send, status, headers, stream)
     except ClientDisconnected:
         _log.info("%s: client disconnected", request.request_id)
+    except errors.CumuloError as exc:
+        # A known fault (stored bytes unreadable mid-body): its message says which.
+        _log.error(
+            "%s: %s %s cut short: %s",
+            request.request_id,
+            request.method,
+            request.raw_path,
+            exc.message,
+        )
     except Exception:
         _log.exception(
             "%s: %s %s failed while streaming", request.request_id, request.method, request.raw_path
         )
+    finally:
+        await _close(stream)
+
+
+async def _close(stream: AsyncIterator[bytes] | None) -> None:
+    """Gives back what a body holds open (blob descriptors), however it ended."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def json_body(document: Any) -> bytes:

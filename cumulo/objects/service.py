@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import logging
 import time
@@ -19,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import ParamSpec, TypeVar
 
 from cumulo import errors
-from cumulo.blobs import BlobStore, BlobWriter
+from cumulo.blobs import BlobReader, BlobStore, BlobWriter
 from cumulo.crypto import new_sortable_id
 from cumulo.metadata.objects import ObjectStore
 from cumulo.model import Account, Container, ListEntry, ObjectRecord, Segment
@@ -34,6 +35,13 @@ CHUNK = 1024 * 1024
 MAX_NAME_BYTES = 1024
 MAX_CONTAINER_NAME_BYTES = 256
 MAX_MANIFEST_DEPTH = 10
+# A response opens the blobs it reads before its headers go out (see OpenBody), up to
+# this many; the rest (a multipart object of many parts, a long manifest) are opened as
+# the body reaches them, as Swift's segmented GET fetches every segment after the first.
+# The bound keeps a process's descriptors for many such GETs at once.
+OPEN_AHEAD = 64
+# Reads this small come from the page cache: a thread hop would cost more than they do.
+SMALL_READ = 64 * 1024
 # How stale a cached container id may be: a container deleted (or re-created) by
 # another process is noticed within this time.
 CONTAINER_CACHE_SECONDS = 1.0
@@ -463,10 +471,14 @@ class ObjectService:
         metadata: dict[str, str],
         headers: dict[str, str] | None = None,
         delete_at: float | None = None,
+        body: bytes = b"",
     ) -> ObjectRecord:
-        """Stores a large-object manifest: `slo` (JSON segment list) or `dlo` (prefix)."""
+        """Stores a large-object manifest: `slo` (JSON segment list) or `dlo` (prefix).
+        A DLO keeps the `body` it was PUT with: Swift serves it when the DLO is read as
+        a plain object (`multipart-manifest=get`, or as another DLO's segment)."""
         check_object_name(name)
         found_id = await self.container_id(project_id, container)
+        segments = await self._manifest_body(body)
         record = ObjectRecord(
             id=new_sortable_id(),
             container_id=found_id,
@@ -477,22 +489,40 @@ class ObjectService:
             last_modified=time.time(),
             metadata=metadata,
             headers=headers or {},
-            segments=(),
+            segments=segments,
             delete_at=delete_at,
             manifest_kind=kind,
             manifest=manifest,
         )
         return await self._commit(record)
 
+    async def _manifest_body(self, body: bytes) -> tuple[Segment, ...]:
+        if not body:
+            return ()
+        if len(body) <= self.inline_max:
+            return (Segment("", len(body), body),)
+        segment, _, _ = await self.write_body(aiter_bytes(body), None)
+        return (segment,)
+
+    @staticmethod
+    def stored_pieces(record: ObjectRecord) -> list[Piece]:
+        """The bytes stored under the object itself; for a manifest, its own body."""
+        return [Piece(s.blob, 0, s.size, s.data) for s in record.segments]
+
     async def resolve(
         self, project_id: str, record: ObjectRecord, depth: int = 0
     ) -> tuple[list[Piece], str]:
-        """The pieces an object's content is made of, and its content ETag."""
-        if record.manifest_kind is None:
-            offset_pieces = [Piece(s.blob, 0, s.size, s.data) for s in record.segments]
-            return offset_pieces, record.etag
+        """The pieces an object's content is made of, and its content ETag.
+
+        Swift's semantics: an SLO's sub-SLOs are resolved (to MAX_MANIFEST_DEPTH), but a
+        DLO reached as a segment (of a DLO, or of an SLO) is read as a plain object, its
+        own stored body: Swift fetches segments with `multipart-manifest=get`. So DLOs
+        never nest, a DLO whose prefix matches its own name (or another DLO's) simply
+        serves that manifest's body among its segments, and no DLO can loop."""
+        if record.manifest_kind is None or (record.manifest_kind == "dlo" and depth > 0):
+            return self.stored_pieces(record), record.etag
         if depth >= MAX_MANIFEST_DEPTH:
-            raise errors.Conflict("large objects nest too deep")
+            raise errors.BrokenLargeObject("large objects nest too deep")
         if record.manifest_kind == "dlo":
             return await self._resolve_dlo(project_id, record.manifest or "", depth)
         return await self._resolve_slo(project_id, record, depth)
@@ -541,7 +571,9 @@ class ObjectService:
             try:
                 holder = await self.container_id(project_id, container)
             except errors.NoSuchContainer:
-                raise errors.Conflict(f"a segment container {container!r} is gone") from None
+                raise errors.BrokenLargeObject(
+                    f"a segment container {container!r} is gone"
+                ) from None
             for name, obj in (await in_thread(self.store.get_objects, holder, names)).items():
                 found[(container, name)] = obj
         pieces: list[Piece] = []
@@ -549,7 +581,7 @@ class ObjectService:
             container, _, name = entry["name"].lstrip("/").partition("/")
             segment = found.get((container, name))
             if segment is None:
-                raise errors.Conflict(f"segment {entry['name']!r} is gone")
+                raise errors.BrokenLargeObject(f"segment {entry['name']!r} is gone")
             more, _ = await self.resolve(project_id, segment, depth + 1)
             if entry.get("range"):
                 first, last = entry["range"]
@@ -559,25 +591,73 @@ class ObjectService:
 
     # --- reading --------------------------------------------------------------
 
+    async def open_body(
+        self,
+        pieces: list[Piece],
+        spans: list[tuple[int, int]],
+        *,
+        source: tuple[str, ObjectRecord] | None = None,
+    ) -> OpenBody:
+        """Opens the blobs holding bytes `[start, end]` (inclusive) of each span, before
+        a response's headers go out: a blob that is missing, unreadable or short is a
+        `StorageFault` the front end can still answer with a 500.
+
+        `source` (project id, record) is what the pieces were resolved from. A blob found
+        missing because a DELETE or overwrite committed after the record was read is not
+        a fault: the object's absence (NoSuchObject) or `ObjectChanged` (read it again)."""
+        needed: dict[str, int] = {}
+        total = 0
+        for start, end in spans:
+            total += end - start + 1
+            for piece in _slice(pieces, start, end - start + 1):
+                if piece.data is None:
+                    reach = piece.offset + piece.length
+                    needed[piece.blob] = max(needed.get(piece.blob, 0), reach)
+        ahead = dict(itertools.islice(needed.items(), OPEN_AHEAD))
+        try:
+            if total <= SMALL_READ:
+                handles = self._open_blobs(ahead)
+            else:
+                handles = await in_thread(self._open_blobs, ahead)
+        except errors.BlobMissing as exc:
+            if source is not None:
+                await self._check_unchanged(*source, exc.blob)
+            raise
+        return OpenBody(self.blobs, self.chunk_size, pieces, handles)
+
+    def _open_blobs(self, needed: dict[str, int]) -> dict[str, BlobReader]:
+        handles: dict[str, BlobReader] = {}
+        try:
+            for blob, need in needed.items():
+                handles[blob] = self.blobs.open(blob, need)
+        except BaseException:
+            for handle in handles.values():
+                handle.close()
+            raise
+        return handles
+
+    async def _check_unchanged(self, project_id: str, record: ObjectRecord, blob: str) -> None:
+        """Raises unless `record` still holds the missing `blob`: NoSuchObject if the
+        object was deleted, ObjectChanged if it (or a manifest's segment) was replaced."""
+        current = await self._point_read(self.store.get_object, record.container_id, record.name)
+        if current.id != record.id:
+            raise errors.ObjectChanged(f"{record.name!r} was replaced while being read")
+        if record.manifest_kind is not None:
+            pieces, _ = await self.resolve(project_id, current)
+            if all(piece.blob != blob for piece in pieces + self.stored_pieces(current)):
+                raise errors.ObjectChanged(f"a segment of {record.name!r} was replaced")
+
     async def stream(
         self, pieces: list[Piece], start: int, end: int | None
     ) -> AsyncIterator[bytes]:
-        """Bytes `[start, end]` (inclusive; None = to the end) of the concatenated pieces."""
-        total = sum(p.length for p in pieces)
-        last = total - 1 if end is None else min(end, total - 1)
-        for piece in _slice(pieces, start, last - start + 1):
-            if piece.data is not None:
-                for at in range(piece.offset, piece.offset + piece.length, self.chunk_size):
-                    yield piece.data[at : min(at + self.chunk_size, piece.offset + piece.length)]
-                continue
-            reader = self.blobs.read(piece.blob, piece.offset, piece.length, self.chunk_size)
-            if piece.length <= 64 * 1024:
-                # Small reads come from the page cache; a thread hop costs more.
-                for chunk in reader:
-                    yield chunk
-                continue
-            while chunk := await in_thread(_next_chunk, reader):
-                yield chunk
+        """Bytes `[start, end]` (inclusive; None = to the end) of the concatenated pieces,
+        for reads that send nothing before their first byte (copies, small documents)."""
+        last = _last_byte(pieces, end)
+        if last < start:
+            return
+        body = await self.open_body(pieces, [(start, last)])
+        async for chunk in body.once(start, last):
+            yield chunk
 
     async def read_all(self, project_id: str, record: ObjectRecord, limit: int) -> bytes:
         """A small object's whole content (manifests, bulk lists); refuses beyond `limit`."""
@@ -585,6 +665,82 @@ class ObjectService:
             raise errors.EntityTooLarge(f"more than {limit} bytes")
         pieces, _ = await self.resolve(project_id, record)
         return b"".join([chunk async for chunk in self.stream(pieces, 0, None)])
+
+
+class OpenBody:
+    """A response body whose blobs are open (see `ObjectService.open_body`). A DELETE or
+    overwrite unlinks the bytes it replaced after its commit; an open descriptor keeps
+    them readable, so a reader that got its headers gets the whole version they
+    describe. `stream` reads any range (several, for multipart/byteranges); `close`
+    releases the handles once the response is done."""
+
+    def __init__(
+        self,
+        blobs: BlobStore,
+        chunk_size: int,
+        pieces: list[Piece],
+        handles: dict[str, BlobReader],
+    ) -> None:
+        self._blobs = blobs
+        self._chunk_size = chunk_size
+        self._pieces = pieces
+        self._handles = handles
+
+    async def stream(self, start: int, end: int | None) -> AsyncIterator[bytes]:
+        """Bytes `[start, end]` (inclusive; None = to the end)."""
+        chunk_size = self._chunk_size
+        last = _last_byte(self._pieces, end)
+        for piece in _slice(self._pieces, start, last - start + 1):
+            if piece.data is not None:
+                for at in range(piece.offset, piece.offset + piece.length, chunk_size):
+                    yield piece.data[at : min(at + chunk_size, piece.offset + piece.length)]
+                continue
+            handle = self._handles.get(piece.blob)
+            if handle is None:
+                # Beyond OPEN_AHEAD: opened now, and closed once its bytes are sent.
+                need = piece.offset + piece.length
+                late = await in_thread(self._blobs.open, piece.blob, need)
+                try:
+                    async for chunk in self._read(late, piece):
+                        yield chunk
+                finally:
+                    late.close()
+                continue
+            async for chunk in self._read(handle, piece):
+                yield chunk
+
+    async def _read(self, handle: BlobReader, piece: Piece) -> AsyncIterator[bytes]:
+        reader = handle.read(piece.offset, piece.length, self._chunk_size)
+        if piece.length <= SMALL_READ:
+            for chunk in reader:
+                yield chunk
+            return
+        while chunk := await in_thread(_next_chunk, reader):
+            yield chunk
+
+    async def once(self, start: int, end: int | None) -> AsyncIterator[bytes]:
+        """`stream`, then `close`: the whole body of a one-range response."""
+        try:
+            async for chunk in self.stream(start, end):
+                yield chunk
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+
+    def __del__(self) -> None:
+        # A response dropped before its body was sent (its stream never started, so
+        # `once` never reached its `finally`) still gives its descriptors back.
+        if self._handles:
+            self.close()
+
+
+def _last_byte(pieces: list[Piece], end: int | None) -> int:
+    total = sum(p.length for p in pieces)
+    return total - 1 if end is None else min(end, total - 1)
 
 
 def _next_chunk(reader: Iterator[bytes]) -> bytes:

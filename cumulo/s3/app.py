@@ -78,6 +78,15 @@ class S3App:
             reply = self._error(call, s3.from_auth(exc))
         except errors.CumuloError as exc:
             mapped = s3.from_domain(exc)
+            if isinstance(exc, errors.StorageFault):
+                # Our fault, with a known cause: the message names it, no traceback.
+                log.error(
+                    "%s: %s %s failed: %s",
+                    request.request_id,
+                    request.method,
+                    request.raw_path,
+                    exc.message,
+                )
             reply = self._error(call, mapped or self._internal(call, exc))
         except ClientDisconnected:
             log.info("%s: client disconnected", request.request_id)

@@ -231,11 +231,19 @@ class SignatureDoesNotMatch(S3Error):
     )
 
 
+class BrokenMPU(S3Error):
+    # Swift's s3api answers a large object whose segments are gone with this (a Swift-ism).
+    status = 409
+    message = "Multipart upload has broken segment data."
+
+
 # Domain errors, most specific first. Anything else is an InternalError.
 _DOMAIN: list[tuple[type[errors.CumuloError], type[S3Error]]] = [
     (errors.NoSuchContainer, NoSuchBucket),
     (errors.NoSuchObject, NoSuchKey),
     (errors.NoSuchUpload, NoSuchUpload),
+    (errors.BrokenLargeObject, BrokenMPU),
+    (errors.StorageFault, InternalError),
     (errors.ContainerNotEmpty, BucketNotEmpty),
     (errors.InvalidPartOrder, InvalidPartOrder),
     (errors.InvalidPart, InvalidPart),

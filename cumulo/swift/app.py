@@ -77,6 +77,14 @@ class SwiftApp:
             if mapped is None:
                 response = self._internal(request, exc)
             else:
+                if isinstance(exc, errors.StorageFault):
+                    log.error(
+                        "%s: %s %s failed: %s",
+                        request.request_id,
+                        request.method,
+                        request.raw_path,
+                        exc.message,
+                    )
                 response = Response(mapped.status, mapped.headers, mapped.body)
         except ClientDisconnected:
             log.info("%s: client disconnected", request.request_id)

@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator
 
 from cumulo import errors
 from cumulo.http.ranges import ByteRange, parse_range
-from cumulo.objects.service import ObjectService, Piece
+from cumulo.model import ObjectRecord
+from cumulo.objects.service import ObjectService, OpenBody, Piece
 from cumulo.swift.common import Response
 
 MAX_RANGES = 50
 
 
-def body_response(
+async def body_response(
     objects: ObjectService,
     pieces: list[Piece],
     size: int,
@@ -26,7 +27,11 @@ def body_response(
     range_header: str,
     *,
     is_head: bool,
+    source: tuple[str, ObjectRecord] | None = None,
 ) -> Response:
+    """The 200/206 answer. A GET's blobs are opened before it is returned (before any
+    header is sent): missing bytes are a 500 the client can still be told, and a
+    DELETE or overwrite landing later cannot cut the body short."""
     ranges = parse_range(range_header, size) if range_header else None
     if ranges is not None and size == 0:
         # RFC 9110 §14.1.3: no range, suffix ones included, is satisfiable when empty.
@@ -36,15 +41,17 @@ def body_response(
     stream = None
     if ranges is None:
         headers["Content-Length"] = str(size)
-        if not is_head:
-            stream = objects.stream(pieces, 0, None) if size else None
+        if not is_head and size:
+            body = await objects.open_body(pieces, [(0, size - 1)], source=source)
+            stream = body.once(0, size - 1)
         return Response(200, headers, stream=stream)
     if len(ranges) == 1:
         first = ranges[0]
         headers["Content-Length"] = str(first.length)
         headers["Content-Range"] = f"bytes {first.start}-{first.end}/{size}"
         if not is_head:
-            stream = objects.stream(pieces, first.start, first.end)
+            body = await objects.open_body(pieces, [(first.start, first.end)], source=source)
+            stream = body.once(first.start, first.end)
         return Response(206, headers, stream=stream)
     boundary = uuid.uuid4().hex
     part_type = headers.get("Content-Type", "application/octet-stream")
@@ -60,20 +67,24 @@ def body_response(
     headers["Content-Type"] = f"multipart/byteranges;boundary={boundary}"
     headers["Content-Length"] = str(length + len(closing))
     if not is_head:
-        stream = _multipart(objects, pieces, ranges, preambles, closing)
+        spans = [(r.start, r.end) for r in ranges]
+        body = await objects.open_body(pieces, spans, source=source)
+        stream = _multipart(body, ranges, preambles, closing)
     return Response(206, headers, stream=stream)
 
 
 async def _multipart(
-    objects: ObjectService,
-    pieces: list[Piece],
+    body: OpenBody,
     ranges: list[ByteRange],
     preambles: list[bytes],
     closing: bytes,
 ) -> AsyncIterator[bytes]:
-    for preamble, byte_range in zip(preambles, ranges, strict=True):
-        yield preamble
-        async for chunk in objects.stream(pieces, byte_range.start, byte_range.end):
-            yield chunk
-        yield b"\r\n"
-    yield closing
+    try:
+        for preamble, byte_range in zip(preambles, ranges, strict=True):
+            yield preamble
+            async for chunk in body.stream(byte_range.start, byte_range.end):
+                yield chunk
+            yield b"\r\n"
+        yield closing
+    finally:
+        body.close()

@@ -74,6 +74,8 @@ class SwiftError(Exception):
 
 def to_swift(exc: errors.CumuloError) -> SwiftError | None:
     """The Swift response for a domain error; None when it is not meant for clients."""
+    if isinstance(exc, errors.StorageFault):
+        return SwiftError(500)
     if isinstance(exc, errors.InvalidRange):
         size = exc.details.get("size")
         headers = {"Content-Range": f"bytes */{size}"} if size is not None else {}

@@ -3,7 +3,9 @@
 OpenStack Object Storage API v1, "Large objects", with the behaviour of Swift's `slo`
 and `dlo` middlewares: an SLO manifest is validated segment by segment when it is PUT
 (400 with Swift's `Errors:` report otherwise) and its ETag is the MD5 of the segments'
-ETags; a DLO is every object under `<container>/<prefix>`, in name order, at read time.
+ETags; a DLO is every object under `<container>/<prefix>`, in name order, at read time,
+each read as a plain object (a DLO among them gives its own body, as Swift's segment
+requests ask with `multipart-manifest=get`).
 """
 
 from __future__ import annotations
@@ -270,7 +272,8 @@ async def put_dlo(call: Call, options: PutOptions) -> Response:
     container, slash, _ = target.lstrip("/").partition("/")
     if not container or not slash:
         raise SwiftError(400, "X-Object-Manifest must be in the format container/prefix")
-    # A DLO's own body is kept by Swift but never served; only its digest shows.
+    # A DLO keeps its own body: Swift serves it when the manifest is read as a plain
+    # object (`multipart-manifest=get`, or listed among a DLO's segments).
     try:
         body = await call.request.body(MAX_DLO_MANIFEST_BODY)
     except errors.EntityTooLarge:
@@ -287,5 +290,6 @@ async def put_dlo(call: Call, options: PutOptions) -> Response:
         metadata=options.metadata,
         headers={**options.headers, "x-object-manifest": value},
         delete_at=options.delete_at,
+        body=body,
     )
     return created(record, record.etag)

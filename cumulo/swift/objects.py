@@ -37,6 +37,8 @@ from cumulo.swift.download import body_response
 from cumulo.swift.errors import SwiftError
 
 PREFIX = "x-object"
+# Reads of an object replaced while being opened start over this many times at most.
+READ_ATTEMPTS = 3
 
 # Headers Swift stores with an object and returns on GET/HEAD (its allowed_headers).
 STORED_HEADERS = (
@@ -203,25 +205,50 @@ async def head_object(call: Call) -> Response:
 
 
 async def _read(call: Call, *, is_head: bool) -> Response:
+    for _ in range(READ_ATTEMPTS - 1):
+        try:
+            return await _read_once(call, is_head=is_head)
+        except errors.ObjectChanged:
+            continue  # replaced between reading its record and opening its bytes
+    return await _read_once(call, is_head=is_head)
+
+
+async def _read_once(call: Call, *, is_head: bool) -> Response:
     record = await call.objects.head_object(call.project_id, call.container, call.obj)
-    if record.manifest_kind == "slo" and call.query("multipart-manifest") == "get":
+    as_stored = call.query("multipart-manifest") == "get"
+    raw_dlo = record.manifest_kind == "dlo" and as_stored
+    if record.manifest_kind == "slo" and as_stored:
         return large.get_slo_manifest(call, record, object_headers(record, ""))
-    if record.manifest_kind == "slo" and is_head:
+    if raw_dlo:
+        # Swift's dlo middleware lets `multipart-manifest=get` through: the manifest
+        # object itself, its own body and ETag.
+        pieces: list[Piece] = call.objects.stored_pieces(record)
+        etag, size = record.etag, sum(p.length for p in pieces)
+    elif record.manifest_kind == "slo" and is_head:
         # The stored size and ETag are the assembled object's; no need to resolve.
-        pieces: list[Piece] = []
+        pieces = []
         etag, size = record.etag, record.size
     else:
         pieces, etag = await call.objects.resolve(call.project_id, record)
         size = sum(p.length for p in pieces)
     # A DLO's X-Object-Manifest is among its stored headers.
-    headers = object_headers(record, _quoted_if_large(record, etag))
+    shown = etag if raw_dlo else _quoted_if_large(record, etag)
+    headers = object_headers(record, shown)
     try:
         check_conditions(call.request.headers, etag, record.last_modified)
     except errors.NotModified:
         return Response(304, {k: v for k, v in headers.items() if k != "Content-Type"})
     except errors.PreconditionFailed:
         raise SwiftError(412, headers={"Etag": headers["Etag"]}) from None
-    return body_response(call.objects, pieces, size, headers, call.header("range"), is_head=is_head)
+    return await body_response(
+        call.objects,
+        pieces,
+        size,
+        headers,
+        call.header("range"),
+        is_head=is_head,
+        source=(call.project_id, record),
+    )
 
 
 async def post_object(call: Call) -> Response:

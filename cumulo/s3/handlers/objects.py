@@ -27,6 +27,9 @@ from cumulo.s3.headers import (
 from cumulo.s3.router import Op
 from cumulo.s3.xml import Node, parse_delete
 
+# Reads of an object replaced while being opened start over this many times at most.
+READ_ATTEMPTS = 3
+
 
 def _etag_header(record: ObjectRecord) -> tuple[str, str]:
     return ("ETag", f'"{record.etag}"')
@@ -72,6 +75,15 @@ async def get_object(app: S3App, call: S3Call, target: Target) -> Reply:
             "Request specific response headers cannot be used for anonymous GET requests."
         )
     await check_version(app, target, call.key, call.query.get("versionId"))
+    for _ in range(READ_ATTEMPTS - 1):
+        try:
+            return await _get_object_once(app, call, target)
+        except errors.ObjectChanged:
+            continue  # replaced between reading its record and opening its bytes
+    return await _get_object_once(app, call, target)
+
+
+async def _get_object_once(app: S3App, call: S3Call, target: Target) -> Reply:
     record = await app.objects.head_object(target.project_id, target.bucket, call.key)
     pieces, etag = await app.objects.resolve(target.project_id, record)
     check_conditions(call.request.headers, etag, record.last_modified)
@@ -101,7 +113,10 @@ async def get_object(app: S3App, call: S3Call, target: Target) -> Reply:
     headers.append(("Content-Length", str(length)))
     if call.request.method == "HEAD" or length == 0:
         return Reply(status, headers)
-    return Reply(status, headers, stream=app.objects.stream(pieces, start, end))
+    # The blobs are open before the headers go out: missing bytes are still a 500, and
+    # a DELETE or overwrite landing later cannot cut this body short.
+    body = await app.objects.open_body(pieces, [(start, end)], source=(target.project_id, record))
+    return Reply(status, headers, stream=body.once(start, end))
 
 
 def _part_range(record: ObjectRecord, part: str, size: int) -> list:  # type: ignore[type-arg]

@@ -89,15 +89,35 @@ def test_report_forms() -> None:
 
 
 class _Objects:
-    """Serves the bytes of one blob named "b"."""
+    """Serves the bytes of one blob named "b"; counts the bodies opened and closed."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.opened = 0
+        self.closed = 0
 
-    async def stream(
-        self, pieces: list[Piece], start: int, end: int | None
-    ) -> AsyncIterator[bytes]:
-        yield self.data[start : (len(self.data) if end is None else end + 1)]
+    async def open_body(self, pieces: list[Piece], spans: Any, *, source: Any = None) -> Any:
+        self.opened += 1
+        return _Body(self)
+
+
+class _Body:
+    def __init__(self, objects: _Objects) -> None:
+        self.objects = objects
+
+    async def stream(self, start: int, end: int | None) -> AsyncIterator[bytes]:
+        data = self.objects.data
+        yield data[start : (len(data) if end is None else end + 1)]
+
+    async def once(self, start: int, end: int | None) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self.stream(start, end):
+                yield chunk
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.objects.closed += 1
 
 
 async def _collect(stream: AsyncIterator[bytes] | None) -> bytes:
@@ -107,21 +127,32 @@ async def _collect(stream: AsyncIterator[bytes] | None) -> bytes:
 def test_multipart_length_is_exact() -> None:
     data = bytes(range(100))
     objects: Any = _Objects(data)
-    response = body_response(
-        objects, [Piece("b", 0, 100)], 100, {"Content-Type": "x/y"}, "bytes=0-9,50-", is_head=False
+    response = asyncio.run(
+        body_response(
+            objects,
+            [Piece("b", 0, 100)],
+            100,
+            {"Content-Type": "x/y"},
+            "bytes=0-9,50-",
+            is_head=False,
+        )
     )
+    # The body is opened once, before the response (and its headers) exist.
+    assert objects.opened == 1 and objects.closed == 0
     body = asyncio.run(_collect(response.stream))
     assert response.status == 206
     assert int(response.headers["Content-Length"]) == len(body)
     assert b"Content-Range: bytes 50-99/100" in body and body.endswith(b"--")
+    assert objects.closed == 1
 
 
 def test_range_edge_cases() -> None:
     objects: Any = _Objects(b"")
     with pytest.raises(errors.InvalidRange):
-        body_response(objects, [], 0, {}, "bytes=-5", is_head=False)
-    whole = body_response(objects, [], 10, {}, "bytes=a-b", is_head=True)
+        asyncio.run(body_response(objects, [], 0, {}, "bytes=-5", is_head=False))
+    whole = asyncio.run(body_response(objects, [], 10, {}, "bytes=a-b", is_head=True))
     assert whole.status == 200 and whole.headers["Content-Length"] == "10"
+    assert objects.opened == 0  # HEAD opens nothing
 
 
 def test_segment_ranges() -> None:
