@@ -13,6 +13,7 @@ from cumulo.blobs.localfs import LocalBlobStore
 from cumulo.config import Settings
 from cumulo.crypto import SecretBox
 from cumulo.identity.admin import AdminService
+from cumulo.identity.generation import NodeGeneration
 from cumulo.identity.portal import PortalService
 from cumulo.identity.service import IdentityService
 from cumulo.identity.tokens import KeyRepository, TokenCodec
@@ -56,6 +57,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Cumulo:
         IdentityStore(db),
         SecretBox(data / "secret.key"),
         TokenCodec(keys),
+        NodeGeneration(data / "identity.generation"),
         token_ttl=settings.token_ttl,
         login_attempts=settings.login_attempts,
         lockout_seconds=settings.lockout_seconds,

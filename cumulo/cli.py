@@ -10,12 +10,14 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any
 
 from cumulo import config, errors
 from cumulo.identity.snippets import aws_profile, creds_document, openrc, render_file, table
+from cumulo.logs import ClippingFormatter
 from cumulo.model import Role
 
 # The portal's downloads that `creds show` prints too (a client's own config file).
@@ -96,10 +98,15 @@ def cmd_member_role(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def cmd_creds_show(args: argparse.Namespace, settings: config.Settings) -> int:
-    creds = _services(settings).identity.credentials(args.login, args.org, args.env)
+    identity = _services(settings).identity
+    creds = identity.credentials(args.login, args.org, args.env)
     document = creds_document(settings, creds)
+    ec2 = [
+        {"access": c.access, "project_id": c.project_id, "created_at": c.created_at}
+        for c in identity.member_ec2(args.login, args.org, args.env)
+    ]
     if args.format == "json":
-        print(json.dumps(document, indent=2))
+        print(json.dumps({**document, "ec2_credentials": ec2}, indent=2))
     elif args.format == "openrc":
         sys.stdout.write(openrc(document))
     elif args.format == "openrc-v2":
@@ -110,6 +117,25 @@ def cmd_creds_show(args: argparse.Namespace, settings: config.Settings) -> int:
         sys.stdout.write(render_file(document, args.format)[2])
     else:
         sys.stdout.write(table(document))
+        sys.stdout.write(_ec2_table(ec2))
+    return 0
+
+
+def _ec2_table(ec2: list[dict[str, Any]]) -> str:
+    """The membership's EC2 credentials (made over Keystone); their secrets were shown
+    once, when made, and are not printed again."""
+    if not ec2:
+        return "\nEC2 credentials: none\n"
+    lines = ["", "EC2 credentials (access key, project ID, created):"]
+    for c in ec2:
+        created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(c["created_at"]))
+        lines.append(f"  {c['access']}  {c['project_id']}  {created}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_creds_ec2_delete(args: argparse.Namespace, settings: config.Settings) -> int:
+    _services(settings).identity.delete_member_ec2(args.login, args.org, args.env, args.access)
+    print(f"deleted EC2 credential {args.access} of {args.login} in {args.org}/{args.env}")
     return 0
 
 
@@ -231,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="table",
     )
     p.add_argument("--profile", default="default", help="profile name for --format aws")
+    p = command(
+        creds, "ec2-delete", cmd_creds_ec2_delete, "delete one of a member's EC2 credentials"
+    )
+    for name in ("login", "org", "env", "access"):
+        p.add_argument(name)
     command(
         creds,
         "regenerate",
@@ -252,10 +283,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     flags = {f.name: getattr(args, f.name, None) for f in fields(config.Settings)}
     try:
         settings = config.load(flags)
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            ClippingFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+        )
         logging.basicConfig(
             # Admin commands speak through their output; only `serve` logs chatter.
             level=settings.log_level.upper() if args.handler is cmd_serve else logging.WARNING,
-            format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
+            handlers=[handler],
         )
         logging.getLogger("alembic").setLevel(logging.WARNING)
         return int(args.handler(args, settings))

@@ -18,7 +18,9 @@ from typing import Any, Generic, TypeVar
 
 from cumulo import crypto, errors
 from cumulo.crypto import SecretBox
+from cumulo.identity.generation import NodeGeneration
 from cumulo.identity.tokens import TokenCodec, TokenPayload
+from cumulo.logs import clip
 from cumulo.metadata.identity import IdentityStore
 from cumulo.model import Ec2Credential, Environment, Membership, Organization, Principal, Role, User
 
@@ -28,8 +30,9 @@ K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
 
-# Cached identity facts are at most this old: admin changes (regenerate, member
-# removal, revocation) reach every running process within a second.
+# Cached identity facts are at most this old: a change made on another node (sharing
+# the PostgreSQL database) reaches this one within a second. Changes made on this node
+# hold at once in every process: see `identity/generation.py`.
 CACHE_SECONDS = 1.0
 
 
@@ -49,22 +52,30 @@ async def cached_or_in_thread(call: Callable[..., T], /, *args: Any, **kwargs: A
 
 
 class TtlCache(Generic[K, V]):
-    def __init__(self, seconds: float = CACHE_SECONDS, size: int = 10000) -> None:
+    """Entries live `seconds`, and only while the node's identity generation is the one
+    they were loaded under. The generation is read before the load, so a change
+    committed while a load runs leaves that entry already stale."""
+
+    def __init__(
+        self, generation: Callable[[], int], seconds: float = CACHE_SECONDS, size: int = 10000
+    ) -> None:
+        self.generation = generation
         self.seconds = seconds
         self.size = size
-        self._items: dict[K, tuple[float, V]] = {}
+        self._items: dict[K, tuple[float, int, V]] = {}
 
     def get(self, key: K, load: Callable[[], V], *, cached_only: bool = False) -> V:
         now = time.monotonic()
+        generation = self.generation()
         hit = self._items.get(key)
-        if hit is not None and now - hit[0] < self.seconds:
-            return hit[1]
+        if hit is not None and hit[1] == generation and now - hit[0] < self.seconds:
+            return hit[2]
         if cached_only:
             raise CacheMiss(key)
         value = load()
         if len(self._items) >= self.size:
             self._items.clear()
-        self._items[key] = (now, value)
+        self._items[key] = (now, generation, value)
         return value
 
     def clear(self) -> None:
@@ -134,6 +145,7 @@ class IdentityService:
         store: IdentityStore,
         box: SecretBox,
         codec: TokenCodec,
+        generation: NodeGeneration,
         *,
         token_ttl: int,
         login_attempts: int,
@@ -144,12 +156,16 @@ class IdentityService:
         self.codec = codec
         self.token_ttl = token_ttl
         self.throttle = Throttle(login_attempts, lockout_seconds)
-        self._by_username: TtlCache[str, _Secrets | None] = TtlCache()
-        self._by_membership: TtlCache[str, _Secrets | None] = TtlCache()
-        self._by_access_key: TtlCache[str, tuple[_Secrets, str] | None] = TtlCache()
-        self._revoked: TtlCache[str, set[str]] = TtlCache()
+        self.generation = generation
+        now = generation.value
+        self._by_username: TtlCache[str, _Secrets | None] = TtlCache(now)
+        self._by_membership: TtlCache[str, _Secrets | None] = TtlCache(now)
+        self._by_access_key: TtlCache[str, tuple[_Secrets, str] | None] = TtlCache(now)
+        self._revoked: TtlCache[str, set[str]] = TtlCache(now)
 
     # --- administration -----------------------------------------------------
+
+    # Every change to who a username, access key or token is ends with `forget()`.
 
     def create_organization(self, name: str) -> Organization:
         check_name("organization", name)
@@ -194,15 +210,21 @@ class IdentityService:
 
     def add_member(self, org_name: str, env_name: str, login: str, role: Role) -> Membership:
         env = self.environment(org_name, env_name)
-        return self.store.add_member(self.store.user(login), env, role)
+        membership = self.store.add_member(self.store.user(login), env, role)
+        self.forget()  # a lookup of the new username or key may have cached "unknown"
+        return membership
 
     def remove_member(self, org_name: str, env_name: str, login: str) -> Membership:
+        """Ends the membership: its username, access key, EC2 credentials and tokens."""
         env = self.environment(org_name, env_name)
-        return self.store.remove_member(self.store.user(login), env)
+        gone = self.store.remove_member(self.store.user(login), env)
+        self.forget()
+        return gone
 
     def set_role(self, org_name: str, env_name: str, login: str, role: Role) -> None:
         env = self.environment(org_name, env_name)
         self.store.set_role(self.store.user(login), env, role)
+        self.forget()
 
     def credentials(self, login: str, org_name: str, env_name: str) -> ServiceCredentials:
         env = self.environment(org_name, env_name)
@@ -222,7 +244,9 @@ class IdentityService:
         )
 
     def regenerate(self, login: str) -> str:
-        """A new object-storage secret for every environment of the user; old tokens die."""
+        """A new object-storage secret for every environment of the user, for Swift and
+        S3 alike: old tokens die, and so do the user's EC2 credentials (deleted with
+        the secret's change, in one transaction)."""
         user = self.store.user(login)
         secret = crypto.new_secret()
         self.store.set_secret(user.id, self.box.encrypt(secret))
@@ -230,8 +254,10 @@ class IdentityService:
         return secret
 
     def forget(self) -> None:
-        """Drops this process's cached identity facts (after a change made here)."""
-        for cache in (self._by_username, self._by_membership, self._by_access_key):
+        """Announces an identity change this process committed: every process of the
+        node drops the cached facts it loaded before (this one at once, too)."""
+        self.generation.bump()
+        for cache in (self._by_username, self._by_membership, self._by_access_key, self._revoked):
             cache.clear()
 
     # --- lookups (cached) ---------------------------------------------------
@@ -313,7 +339,7 @@ class IdentityService:
             or not crypto.equal(found.secret, password)
         ):
             self.throttle.fail(name)
-            log.info("failed password authentication for %r", name)
+            log.info("failed password authentication for %s", clip(name))
             raise errors.Unauthenticated("The request you have made requires authentication.")
         self.throttle.succeed(name)
         return self._issue(found.principal, ("password",), project_name, project_id, unscoped)
@@ -379,7 +405,7 @@ class IdentityService:
     def revoke(self, token: str) -> None:
         _, payload = self.validate(token)
         self.store.revoke(payload.audit_id, payload.expires_at)
-        self._revoked.clear()
+        self.forget()
 
     # --- EC2 credentials ----------------------------------------------------
 
@@ -388,6 +414,7 @@ class IdentityService:
             raise errors.AccessDenied("credentials can be made for your own project only")
         secret = crypto.new_secret()
         made = self.store.add_ec2(principal.membership_id, project_id, self.box.encrypt(secret))
+        self.forget()
         return Ec2Credential(made.access, made.membership_id, project_id, secret, made.created_at)
 
     def list_ec2(self, principal: Principal) -> list[Ec2Credential]:
@@ -403,7 +430,25 @@ class IdentityService:
 
     def delete_ec2(self, principal: Principal, access: str) -> None:
         self.store.delete_ec2(principal.membership_id, access)
-        self._by_access_key.clear()
+        self.forget()
+
+    def member_ec2(self, login: str, org_name: str, env_name: str) -> list[Ec2Credential]:
+        """A membership's EC2 credentials, for listing: their secrets are not decrypted
+        (they were shown once, when made)."""
+        membership = self.store.membership(
+            self.store.user(login), self.environment(org_name, env_name)
+        )
+        return [
+            Ec2Credential(row.access, row.membership_id, row.project_id, "", row.created_at)
+            for row in self.store.ec2_rows(membership_id=membership.id)
+        ]
+
+    def delete_member_ec2(self, login: str, org_name: str, env_name: str, access: str) -> None:
+        membership = self.store.membership(
+            self.store.user(login), self.environment(org_name, env_name)
+        )
+        self.store.delete_ec2(membership.id, access)
+        self.forget()
 
     def _ec2(self, row: Any) -> Ec2Credential:
         return Ec2Credential(
