@@ -1,7 +1,10 @@
 """The `cumulo` command: `serve`, and the admin commands that work beside a running server.
 
-Admin commands open the same data dir (`--data-dir` or CUMULO_DATA_DIR) and write the
-metadata database directly; running servers see the change within a second.
+Admin commands open the same data dir (`--data-dir` or CUMULO_DATA_DIR), take the
+settings `cumulo serve` recorded there (its metadata database, its public URLs: see
+`config.load`), and write the metadata database directly; every process of the node
+sees the change at once (`identity/generation.py`), other nodes within a second. Only
+`serve` creates a data dir.
 """
 
 from __future__ import annotations
@@ -32,7 +35,18 @@ Handler = Callable[[argparse.Namespace, config.Settings], int]
 def _services(settings: config.Settings) -> Any:
     from cumulo.app import build
 
-    return build(settings)
+    return build(settings, create=False)
+
+
+def _require_data_dir(settings: config.Settings, *, why: str = "") -> None:
+    """Admin commands never create a data dir: a missing one means a wrong --data-dir
+    (or none given), and a fresh one would hold an empty database and new keys."""
+    if settings.data_path.is_dir():
+        return
+    raise config.ConfigError(
+        f"no data directory at {settings.data_path}{why}; `cumulo serve` creates it "
+        "(give the server's with --data-dir or CUMULO_DATA_DIR)"
+    )
 
 
 def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
@@ -149,6 +163,7 @@ def cmd_creds_regenerate(args: argparse.Namespace, settings: config.Settings) ->
 
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: config.Settings) -> int:
+    _require_data_dir(settings, why=" (it holds the token keys)")
     primary = _services(settings).keys.rotate()
     print(f"rotated token keys; primary key is now {primary}")
     return 0
@@ -205,8 +220,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    # Admin commands may name the metadata database (`serve` has every setting's flag).
+    admin = argparse.ArgumentParser(add_help=False, parents=[common])
+    admin.add_argument(
+        "--metadata-url",
+        dest="metadata_url",
+        default=None,
+        help="metadata database (default: the one `cumulo serve` recorded in the data dir)",
+    )
+
     def command(group: Any, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = group.add_parser(name, help=help, parents=[common])
+        parent = common if handler is cmd_serve else admin
+        p: argparse.ArgumentParser = group.add_parser(name, help=help, parents=[parent])
         p.set_defaults(handler=handler)
         return p
 
@@ -282,7 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     flags = {f.name: getattr(args, f.name, None) for f in fields(config.Settings)}
     try:
-        settings = config.load(flags)
+        # `serve` makes the record that every other command starts from.
+        settings = config.load(flags, recorded=args.handler is not cmd_serve)
+        if args.handler not in (cmd_serve, cmd_settings) and not settings.metadata_url:
+            _require_data_dir(settings)
         handler = logging.StreamHandler()
         handler.setFormatter(
             ClippingFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")

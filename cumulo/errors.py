@@ -132,3 +132,10 @@ class ContainerNotEmpty(Conflict):
 
 class ContainerExists(Conflict):
     """The container exists already."""
+
+
+# --- deployment ------------------------------------------------------------
+
+
+class DataDirMissing(CumuloError):
+    """The node's data dir (and the keys in it) is not there."""

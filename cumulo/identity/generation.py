@@ -25,8 +25,15 @@ _WORD = struct.Struct("<Q")
 
 
 class NodeGeneration:
-    def __init__(self, path: Path) -> None:
+    """`path=None`: a counter private to this process (an admin command run without a
+    data dir, where no server of this node can be listening)."""
+
+    def __init__(self, path: Path | None) -> None:
         self.path = path
+        self._fd = -1
+        if path is None:
+            self._map = mmap.mmap(-1, _WORD.size)
+            return
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         if os.fstat(self._fd).st_size < _WORD.size:
             # Extending a shorter file only adds zeros: safe when two processes race.
@@ -38,14 +45,17 @@ class NodeGeneration:
 
     def bump(self) -> int:
         """Announces an identity change committed by this process; returns the new value."""
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             new = (self.value() + 1) % (1 << 64)
             _WORD.pack_into(self._map, 0, new)
             return new
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            if self._fd >= 0:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self._map.close()
-        os.close(self._fd)
+        if self._fd >= 0:
+            os.close(self._fd)
