@@ -157,14 +157,13 @@ class IdentityService:
         self.token_ttl = token_ttl
         self.throttle = Throttle(login_attempts, lockout_seconds)
         self.generation = generation
-        now = generation.value
-        self._by_username: TtlCache[str, _Secrets | None] = TtlCache(now)
-        self._by_membership: TtlCache[str, _Secrets | None] = TtlCache(now)
-        self._by_access_key: TtlCache[str, tuple[_Secrets, str] | None] = TtlCache(now)
-        self._revoked: TtlCache[str, set[str]] = TtlCache(now)
+        current = generation.value
+        self._by_username: TtlCache[str, _Secrets | None] = TtlCache(current)
+        self._by_membership: TtlCache[str, _Secrets | None] = TtlCache(current)
+        self._by_access_key: TtlCache[str, tuple[_Secrets, str] | None] = TtlCache(current)
+        self._revoked: TtlCache[str, set[str]] = TtlCache(current)
 
     # --- administration -----------------------------------------------------
-
     # Every change to who a username, access key or token is ends with `forget()`.
 
     def create_organization(self, name: str) -> Organization:
