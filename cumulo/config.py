@@ -258,7 +258,7 @@ def settings_markdown() -> str:
         "server's metadata database and print its endpoints; their own `CUMULO_*` "
         "variables and flags (`--data-dir`, `--metadata-url`) still win. They never "
         "create a data dir: without one (and without a metadata URL) they stop with an "
-        "error; only `cumulo serve` creates it.",
+        "error, `settings` excepted; only `cumulo serve` creates it.",
         "",
         "| setting (TOML key) | flag | environment | default | meaning |",
         "|---|---|---|---|---|",
