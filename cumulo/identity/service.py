@@ -8,6 +8,7 @@ secret, shared by all their memberships, so *Regenerate* rotates it everywhere.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 import time
@@ -34,6 +35,13 @@ T = TypeVar("T")
 # the PostgreSQL database) reaches this one within a second. Changes made on this node
 # hold at once in every process: see `identity/generation.py`.
 CACHE_SECONDS = 1.0
+
+
+# The longest username, membership id and access key there can be (`metadata/schema.py`):
+# a longer one is unknown without a lookup, and never becomes a cache or throttle key.
+MAX_USERNAME = 160
+MAX_ID = 32
+MAX_ACCESS_KEY = 40
 
 
 class CacheMiss(Exception):
@@ -112,7 +120,8 @@ class ServiceCredentials:
 
 
 class Throttle:
-    """Refuses a name after too many failures inside the window (per process)."""
+    """Refuses a name after too many failures inside the window (per process). A long
+    name counts under its digest, so client-chosen names cannot fill memory."""
 
     def __init__(self, attempts: int, window: float) -> None:
         self.attempts = attempts
@@ -121,6 +130,7 @@ class Throttle:
         self._lock = threading.Lock()
 
     def check(self, name: str) -> None:
+        name = _throttle_key(name)
         now = time.monotonic()
         with self._lock:
             recent = [t for t in self._failures.get(name, []) if now - t < self.window]
@@ -129,14 +139,22 @@ class Throttle:
                 raise errors.TooManyAttempts("too many failed attempts; try again later")
 
     def fail(self, name: str) -> None:
+        name = _throttle_key(name)
         with self._lock:
             if len(self._failures) > 100000:
                 self._failures.clear()
             self._failures.setdefault(name, []).append(time.monotonic())
 
     def succeed(self, name: str) -> None:
+        name = _throttle_key(name)
         with self._lock:
             self._failures.pop(name, None)
+
+
+def _throttle_key(name: str) -> str:
+    if len(name) <= 64:
+        return name
+    return "sha256:" + hashlib.sha256(name.encode(errors="surrogatepass")).hexdigest()
 
 
 class IdentityService:
@@ -280,6 +298,8 @@ class IdentityService:
         )
 
     def _by_name(self, username: str, cached_only: bool = False) -> _Secrets | None:
+        if len(username) > MAX_USERNAME:
+            return None  # no such user, and not worth a cache entry of that size
         return self._by_username.get(
             username,
             lambda: self._secrets(self.store.principal_row(username=username)),
@@ -287,6 +307,8 @@ class IdentityService:
         )
 
     def _by_id(self, membership_id: str, cached_only: bool = False) -> _Secrets | None:
+        if len(membership_id) > MAX_ID:
+            return None
         return self._by_membership.get(
             membership_id,
             lambda: self._secrets(self.store.principal_row(id=membership_id)),
@@ -295,6 +317,8 @@ class IdentityService:
 
     def s3_key(self, access_key: str, *, cached_only: bool = False) -> tuple[Principal, str] | None:
         """The principal and secret behind an S3 access key id, or None."""
+        if len(access_key) > MAX_ACCESS_KEY:
+            return None
 
         def load() -> tuple[_Secrets, str] | None:
             found = self._secrets(self.store.principal_row(access_key=access_key))
