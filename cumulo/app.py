@@ -13,6 +13,7 @@ from cumulo.blobs.localfs import LocalBlobStore
 from cumulo.config import Settings
 from cumulo.crypto import SecretBox
 from cumulo.identity.admin import AdminService
+from cumulo.identity.generation import NodeGeneration
 from cumulo.identity.portal import PortalService
 from cumulo.identity.service import IdentityService
 from cumulo.identity.tokens import KeyRepository, TokenCodec
@@ -44,18 +45,26 @@ class Cumulo:
         return self.objects.collect_orphans(self.multipart.live_blobs())
 
 
-def build(settings: Settings, *, migrate: bool = True) -> Cumulo:
+def build(settings: Settings, *, migrate: bool = True, create: bool = True) -> Cumulo:
+    """`create=False` (the admin commands) makes nothing in a missing data dir: with a
+    metadata URL they work on the database alone, and what needs the data dir's keys
+    (a user's secret, token keys) says so when used."""
     data = settings.data_path
-    data.mkdir(parents=True, exist_ok=True)
+    local = create or data.is_dir()
+    if create:
+        data.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url)
     if migrate:
         db.migrate()
     keys = KeyRepository(data / "fernet-keys", settings.token_key_count)
-    keys.initialize()
+    if local:
+        keys.initialize()
     identity = IdentityService(
         IdentityStore(db),
-        SecretBox(data / "secret.key"),
+        SecretBox(data / "secret.key", create=local),
         TokenCodec(keys),
+        # No data dir, no server on it: no other process to tell of changes.
+        NodeGeneration(data / "identity.generation" if local else None),
         token_ttl=settings.token_ttl,
         login_attempts=settings.login_attempts,
         lockout_seconds=settings.lockout_seconds,
@@ -63,7 +72,7 @@ def build(settings: Settings, *, migrate: bool = True) -> Cumulo:
     object_store = ObjectStore(db)
     objects = ObjectService(
         object_store,
-        LocalBlobStore(data / "blobs", fsync=settings.fsync),
+        LocalBlobStore(data / "blobs", fsync=settings.fsync, create=local),
         max_object_size=settings.max_object_size,
         inline_max=settings.inline_max_bytes or -1,
     )

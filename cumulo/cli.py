@@ -1,7 +1,10 @@
 """The `cumulo` command: `serve`, and the admin commands that work beside a running server.
 
-Admin commands open the same data dir (`--data-dir` or CUMULO_DATA_DIR) and write the
-metadata database directly; running servers see the change within a second.
+Admin commands open the same data dir (`--data-dir` or CUMULO_DATA_DIR), take the
+settings `cumulo serve` recorded there (its metadata database, its public URLs: see
+`config.load`), and write the metadata database directly; every process of the node
+sees the change at once (`identity/generation.py`), other nodes within a second. Only
+`serve` creates a data dir.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any
 
 from cumulo import config, errors
 from cumulo.identity.snippets import aws_profile, creds_document, openrc, render_file, table
+from cumulo.logs import ClippingFormatter
 from cumulo.model import Role
 
 # The portal's downloads that `creds show` prints too (a client's own config file).
@@ -30,7 +35,18 @@ Handler = Callable[[argparse.Namespace, config.Settings], int]
 def _services(settings: config.Settings) -> Any:
     from cumulo.app import build
 
-    return build(settings)
+    return build(settings, create=False)
+
+
+def _require_data_dir(settings: config.Settings, *, why: str = "") -> None:
+    """Admin commands never create a data dir: a missing one means a wrong --data-dir
+    (or none given), and a fresh one would hold an empty database and new keys."""
+    if settings.data_path.is_dir():
+        return
+    raise config.ConfigError(
+        f"no data directory at {settings.data_path}{why}; `cumulo serve` creates it "
+        "(give the server's with --data-dir or CUMULO_DATA_DIR)"
+    )
 
 
 def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
@@ -96,10 +112,15 @@ def cmd_member_role(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def cmd_creds_show(args: argparse.Namespace, settings: config.Settings) -> int:
-    creds = _services(settings).identity.credentials(args.login, args.org, args.env)
+    identity = _services(settings).identity
+    creds = identity.credentials(args.login, args.org, args.env)
     document = creds_document(settings, creds)
+    ec2 = [
+        {"access": c.access, "project_id": c.project_id, "created_at": c.created_at}
+        for c in identity.member_ec2(args.login, args.org, args.env)
+    ]
     if args.format == "json":
-        print(json.dumps(document, indent=2))
+        print(json.dumps({**document, "ec2_credentials": ec2}, indent=2))
     elif args.format == "openrc":
         sys.stdout.write(openrc(document))
     elif args.format == "openrc-v2":
@@ -110,6 +131,25 @@ def cmd_creds_show(args: argparse.Namespace, settings: config.Settings) -> int:
         sys.stdout.write(render_file(document, args.format)[2])
     else:
         sys.stdout.write(table(document))
+        sys.stdout.write(_ec2_table(ec2))
+    return 0
+
+
+def _ec2_table(ec2: list[dict[str, Any]]) -> str:
+    """The membership's EC2 credentials (made over Keystone); their secrets were shown
+    once, when made, and are not printed again."""
+    if not ec2:
+        return "\nEC2 credentials: none\n"
+    lines = ["", "EC2 credentials (access key, project ID, created):"]
+    for c in ec2:
+        created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(c["created_at"]))
+        lines.append(f"  {c['access']}  {c['project_id']}  {created}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_creds_ec2_delete(args: argparse.Namespace, settings: config.Settings) -> int:
+    _services(settings).identity.delete_member_ec2(args.login, args.org, args.env, args.access)
+    print(f"deleted EC2 credential {args.access} of {args.login} in {args.org}/{args.env}")
     return 0
 
 
@@ -123,6 +163,7 @@ def cmd_creds_regenerate(args: argparse.Namespace, settings: config.Settings) ->
 
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: config.Settings) -> int:
+    _require_data_dir(settings, why=" (it holds the token keys)")
     primary = _services(settings).keys.rotate()
     print(f"rotated token keys; primary key is now {primary}")
     return 0
@@ -179,8 +220,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    # Admin commands may name the metadata database (`serve` has every setting's flag).
+    admin = argparse.ArgumentParser(add_help=False, parents=[common])
+    admin.add_argument(
+        "--metadata-url",
+        dest="metadata_url",
+        default=None,
+        help="metadata database (default: the one `cumulo serve` recorded in the data dir)",
+    )
+
     def command(group: Any, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = group.add_parser(name, help=help, parents=[common])
+        parent = common if handler is cmd_serve else admin
+        p: argparse.ArgumentParser = group.add_parser(name, help=help, parents=[parent])
         p.set_defaults(handler=handler)
         return p
 
@@ -231,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="table",
     )
     p.add_argument("--profile", default="default", help="profile name for --format aws")
+    p = command(
+        creds, "ec2-delete", cmd_creds_ec2_delete, "delete one of a member's EC2 credentials"
+    )
+    for name in ("login", "org", "env", "access"):
+        p.add_argument(name)
     command(
         creds,
         "regenerate",
@@ -251,11 +307,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     flags = {f.name: getattr(args, f.name, None) for f in fields(config.Settings)}
     try:
-        settings = config.load(flags)
+        # `serve` makes the record that every other command starts from.
+        settings = config.load(flags, recorded=args.handler is not cmd_serve)
+        if args.handler not in (cmd_serve, cmd_settings) and not settings.metadata_url:
+            _require_data_dir(settings)
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            ClippingFormatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+        )
         logging.basicConfig(
             # Admin commands speak through their output; only `serve` logs chatter.
             level=settings.log_level.upper() if args.handler is cmd_serve else logging.WARNING,
-            format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
+            handlers=[handler],
         )
         logging.getLogger("alembic").setLevel(logging.WARNING)
         return int(args.handler(args, settings))

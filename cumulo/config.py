@@ -1,5 +1,9 @@
 """Settings, parsed once: defaults, then a TOML file, then CUMULO_* variables, then flags.
 
+Admin commands also read what `cumulo serve` recorded in the data dir
+(`serve-settings.json`: its effective settings, public URLs resolved), between the file
+and the environment, so they use the server's database and print its endpoints.
+
 Every setting is declared here with its type and help text; `docs/settings.md` is
 generated from this table (`cumulo settings --markdown`) and a test fails when it drifts.
 """
@@ -7,6 +11,7 @@ generated from this table (`cumulo settings --markdown`) and a test fails when i
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -14,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "CUMULO_"
+# What `cumulo serve` records in the data dir for the admin commands.
+RECORD_FILE = "serve-settings.json"
+# Not recorded: where the record itself is found, and the first admin's password.
+_NOT_RECORDED = ("data_dir", "config_file", "admin_password")
 
 
 def _setting(default: Any, help: str, *, flag: bool = True) -> Any:
@@ -126,9 +135,15 @@ class ConfigError(Exception):
 
 
 def load(
-    flags: dict[str, Any] | None = None, environ: dict[str, str] | os._Environ[str] | None = None
+    flags: dict[str, Any] | None = None,
+    environ: dict[str, str] | os._Environ[str] | None = None,
+    *,
+    recorded: bool = False,
 ) -> Settings:
-    """Builds the settings from defaults < file < environment < flags (None = not given)."""
+    """Builds the settings from defaults < file < [recorded] < environment < flags
+    (None = not given). `recorded` adds what `cumulo serve` recorded in the data dir:
+    admin commands act on the running (or last) server's settings, unless told
+    otherwise by their own environment or flags."""
     environ = os.environ if environ is None else environ
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     by_name = {f.name: f for f in fields(Settings)}
@@ -154,6 +169,8 @@ def load(
             values[name] = value
     elif config_file:
         raise ConfigError(f"config file {path} does not exist")
+    if recorded:
+        values.update(_recorded(Path(data_dir) / RECORD_FILE, by_name))
     values.update(from_env)
     values.update(flags)
     coerced = {
@@ -164,6 +181,47 @@ def load(
     settings = Settings(**coerced)
     _validate(settings)
     return settings
+
+
+def _recorded(path: Path, by_name: dict[str, Any]) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: not a settings record")
+    # A setting this version no longer has is ignored (so is `public`, for people):
+    # the record is rewritten at every start.
+    return {k: v for k, v in document.items() if k in by_name and k not in _NOT_RECORDED}
+
+
+def record(settings: Settings) -> Path:
+    """Writes the server's effective settings (with the ports it bound) to the data dir,
+    atomically and readable by its owner only (a metadata URL may hold a password).
+
+    The public URLs are recorded as configured, not resolved: an admin command given
+    another port or host by its own environment then derives its URLs from that. The
+    resolved URLs are written too, under `public`, for people reading the file."""
+    document: dict[str, Any] = {
+        f.name: getattr(settings, f.name) for f in fields(Settings) if f.name not in _NOT_RECORDED
+    }
+    document["public"] = {
+        "identity": settings.public_identity_url,
+        "object": settings.public_object_url,
+        "portal": settings.public_portal_url,
+    }
+    path = settings.data_path / RECORD_FILE
+    tmp = path.with_name(f".{RECORD_FILE}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(document, f, indent=2, sort_keys=True)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
 
 
 def _validate(settings: Settings) -> None:
@@ -192,6 +250,15 @@ def settings_markdown() -> str:
         "Each setting is read, lowest precedence first, from its default, the TOML file "
         "(`<data-dir>/cumulo.toml` or `--config-file`), the environment variable, and the "
         "command-line flag of `cumulo serve`.",
+        "",
+        f"`cumulo serve` records its effective settings in `<data-dir>/{RECORD_FILE}` "
+        "(all but the admin password, with the ports it bound). "
+        "The admin commands (`org`, `env`, `user`, `member`, `creds`, `keys`, `settings`) "
+        "read that record after the TOML file and before the environment, so they use the "
+        "server's metadata database and print its endpoints; their own `CUMULO_*` "
+        "variables and flags (`--data-dir`, `--metadata-url`) still win. They never "
+        "create a data dir: without one (and without a metadata URL) they stop with an "
+        "error, `settings` excepted; only `cumulo serve` creates it.",
         "",
         "| setting (TOML key) | flag | environment | default | meaning |",
         "|---|---|---|---|---|",

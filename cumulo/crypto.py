@@ -15,6 +15,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from cumulo import errors
+
 _hasher = PasswordHasher()
 _ALNUM = string.ascii_letters + string.digits
 
@@ -65,8 +67,12 @@ class SecretBox:
     so a key can be added in front and old ciphertexts still open.
     """
 
-    def __init__(self, key_file: Path) -> None:
+    def __init__(self, key_file: Path, *, create: bool = True) -> None:
+        self.key_file = key_file
+        self._fernet: MultiFernet | None = None
         if not key_file.exists():
+            if not create:
+                return  # an admin command without the data dir: see `_keys`
             key_file.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
@@ -74,11 +80,20 @@ class SecretBox:
         keys = [line.strip() for line in key_file.read_text().splitlines() if line.strip()]
         self._fernet = MultiFernet([Fernet(k) for k in keys])
 
+    def _keys(self) -> MultiFernet:
+        if self._fernet is None:
+            # A new key here would encrypt secrets no server can read.
+            raise errors.DataDirMissing(
+                f"{self.key_file} is missing: this needs the data dir of a node "
+                "(--data-dir or CUMULO_DATA_DIR)"
+            )
+        return self._fernet
+
     def encrypt(self, secret: str) -> str:
-        return self._fernet.encrypt(secret.encode()).decode()
+        return self._keys().encrypt(secret.encode()).decode()
 
     def decrypt(self, token: str) -> str:
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return self._keys().decrypt(token.encode()).decode()
         except InvalidToken:
             raise ValueError("a stored secret cannot be decrypted with the keys at hand") from None

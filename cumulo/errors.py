@@ -158,3 +158,10 @@ class BlobMissing(StorageFault):
     def __init__(self, blob: str) -> None:
         super().__init__(f"blob {blob} is missing")
         self.blob = blob  # an attribute, not a detail: details reach error bodies
+
+
+# --- deployment ------------------------------------------------------------
+
+
+class DataDirMissing(CumuloError):
+    """The node's data dir (and the keys in it) is not there."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import logging
 import os
 import signal
@@ -33,7 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from cumulo import errors
+from cumulo import config, errors
 from cumulo.config import Settings
 
 log = logging.getLogger("cumulo.server")
@@ -165,6 +166,12 @@ def serve(settings: Settings) -> int:
         "object": _bind(settings.host, settings.object_port),
         "portal": _bind(settings.host, settings.portal_port),
     }
+    # The ports really bound (a 0 asks for any), in the URLs the workers publish and in
+    # the record the admin commands read (`config.record`).
+    settings = dataclasses.replace(
+        settings, **{f"{name}_port": sock.getsockname()[1] for name, sock in sockets.items()}
+    )
+    config.record(settings)
     workers = settings.workers or os.cpu_count() or 1
     database = settings.database_url
     writer = (

@@ -66,13 +66,8 @@ class Server:
 
     def environ(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "ST_", "AWS_"))}
-        # The ports as a config file would give them, so that the admin CLI's
-        # `creds show` prints the endpoints this server really listens on.
-        env.update(
-            CUMULO_IDENTITY_PORT=str(self.identity_port),
-            CUMULO_OBJECT_PORT=str(self.object_port),
-            CUMULO_PORTAL_PORT=str(self.portal_port),
-        )
+        # No ports here: `serve` gets them as flags and records them in the data dir,
+        # where the admin CLI (and `services()`) read them.
         env.update(self.env)
         env["CUMULO_DATA_DIR"] = str(self.data_dir)
         env["CUMULO_ADMIN_PASSWORD"] = "admin-password-for-tests"
@@ -135,7 +130,7 @@ class Server:
             from cumulo import config
             from cumulo.app import build
 
-            self._services = build(config.load({}, self.environ()))
+            self._services = build(config.load({}, self.environ(), recorded=True))
         return self._services
 
     def member(self, org: str, env: str, login: str, role: str = "member") -> dict[str, Any]:

@@ -131,11 +131,12 @@ def _fsync_dir(path: Path) -> None:
 
 
 class LocalBlobStore:
-    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+    def __init__(self, root: Path, *, fsync: bool = True, create: bool = True) -> None:
         self.root = root
         self.tmp = root / "tmp"
         self.fsync = fsync
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        if create:  # not for admin commands without a data dir, which store no bytes
+            self.tmp.mkdir(parents=True, exist_ok=True)
 
     def path(self, blob: str) -> Path:
         if len(blob) < 5 or not blob.isalnum():

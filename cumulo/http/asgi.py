@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from cumulo import errors
+from cumulo.logs import clip
 
 _log = logging.getLogger("cumulo.http")
 
@@ -171,9 +172,37 @@ class Request:
     async def json(self, limit: int = 1024 * 1024) -> Any:
         raw = await self.body(limit)
         try:
-            return json.loads(raw)
+            document = json.loads(raw)
+        except RecursionError:
+            # The C decoder recurses per nesting level: `[` x 100000 ends here.
+            raise errors.InvalidInput("the body is nested too deeply") from None
         except (ValueError, UnicodeDecodeError):
             raise errors.InvalidInput("the body is not valid JSON") from None
+        check_text(document)
+        return document
+
+
+def check_text(document: Any) -> None:
+    """Refuses text no UTF-8 can carry. `json.loads` accepts lone surrogates, escaped
+    (`"\\ud800"`) or raw (it decodes bytes with `surrogatepass`), and every later
+    encode (the database, a hash, the log) would fail on them. Iterative, so nesting
+    as deep as the decoder allows cannot exhaust the stack here."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    raise errors.InvalidInput(
+                        "the body holds text that is not valid Unicode"
+                    ) from None
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 def encode_headers(headers: Iterable[tuple[str, str]]) -> Headers:
@@ -241,7 +270,10 @@ async def respond(
         )
     except Exception:
         _log.exception(
-            "%s: %s %s failed while streaming", request.request_id, request.method, request.raw_path
+            "%s: %s %s failed while streaming",
+            request.request_id,
+            clip(request.method),
+            clip(request.raw_path),
         )
     finally:
         await _close(stream)

@@ -85,6 +85,7 @@ class AdminService:
         check_name("environment", new_name)
         env = self.environment(actor, org_name, env_name)
         renamed = self.store.rename_environment(env, new_name, f"{org_name}-{new_name}")
+        self.identity.forget()  # tokens and principals carry the project name
         self.portal.record(
             actor,
             "environment.renamed",
@@ -123,7 +124,6 @@ class AdminService:
     def set_role(self, actor: Actor, org_name: str, env_name: str, login: str, role: Role) -> None:
         env = self.environment(actor, org_name, env_name)
         self.identity.set_role(org_name, env_name, login, role)
-        self.identity.forget()
         self.portal.record(
             actor,
             "member.role",
@@ -135,7 +135,6 @@ class AdminService:
     def remove_member(self, actor: Actor, org_name: str, env_name: str, login: str) -> Membership:
         env = self.environment(actor, org_name, env_name)
         gone = self.identity.remove_member(org_name, env_name, login)
-        self.identity.forget()
         self.portal.record(
             actor,
             "member.removed",

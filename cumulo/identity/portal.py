@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import re
 import secrets
 import time
@@ -19,8 +20,11 @@ from cumulo import crypto, errors
 from cumulo.config import Settings
 from cumulo.identity.service import IdentityService, Throttle
 from cumulo.identity.snippets import creds_document
+from cumulo.logs import clip
 from cumulo.metadata.portal import PortalStore, PortalUser, Service
-from cumulo.model import ActivityEvent, ApiKey, User
+from cumulo.model import ActivityEvent, ApiKey, Ec2Credential, User
+
+log = logging.getLogger("cumulo.portal")
 
 SESSION_TTL = 12 * 3600.0
 INVITATION_TTL = 7 * 86400.0
@@ -122,6 +126,7 @@ class PortalService:
         if not good or found is None or found.user.disabled or not found.password_hash:
             self.by_login.fail(login)
             self.by_ip.fail(ip)
+            log.info("failed portal sign-in for %s from %s", clip(login), clip(ip))
             self.record(
                 None,
                 "signin.failed",
@@ -272,6 +277,25 @@ class PortalService:
                 organization_id=service.organization.id,
             )
         return document
+
+    def ec2_credentials(self, actor: Actor, service_id: str) -> list[Ec2Credential]:
+        """The EC2 credentials of the actor's membership in a service (no secrets)."""
+        service = self.service(actor, service_id)
+        return self.identity.member_ec2(
+            actor.login, service.organization.name, service.environment.name
+        )
+
+    def delete_ec2(self, actor: Actor, service_id: str, access: str) -> None:
+        service = self.service(actor, service_id)
+        self.identity.delete_member_ec2(
+            actor.login, service.organization.name, service.environment.name, access
+        )
+        self.record(
+            actor,
+            "ec2.deleted",
+            f"{service.environment.project_name} ({access})",
+            organization_id=service.organization.id,
+        )
 
     def regenerate(self, actor: Actor) -> None:
         self.identity.regenerate(actor.login)

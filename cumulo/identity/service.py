@@ -8,6 +8,7 @@ secret, shared by all their memberships, so *Regenerate* rotates it everywhere.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 import time
@@ -18,7 +19,9 @@ from typing import Any, Generic, TypeVar
 
 from cumulo import crypto, errors
 from cumulo.crypto import SecretBox
+from cumulo.identity.generation import NodeGeneration
 from cumulo.identity.tokens import TokenCodec, TokenPayload
+from cumulo.logs import clip
 from cumulo.metadata.identity import IdentityStore
 from cumulo.model import Ec2Credential, Environment, Membership, Organization, Principal, Role, User
 
@@ -28,9 +31,17 @@ K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
 
-# Cached identity facts are at most this old: admin changes (regenerate, member
-# removal, revocation) reach every running process within a second.
+# Cached identity facts are at most this old: a change made on another node (sharing
+# the PostgreSQL database) reaches this one within a second. Changes made on this node
+# hold at once in every process: see `identity/generation.py`.
 CACHE_SECONDS = 1.0
+
+
+# The longest username, membership id and access key there can be (`metadata/schema.py`):
+# a longer one is unknown without a lookup, and never becomes a cache or throttle key.
+MAX_USERNAME = 160
+MAX_ID = 32
+MAX_ACCESS_KEY = 40
 
 
 class CacheMiss(Exception):
@@ -49,22 +60,30 @@ async def cached_or_in_thread(call: Callable[..., T], /, *args: Any, **kwargs: A
 
 
 class TtlCache(Generic[K, V]):
-    def __init__(self, seconds: float = CACHE_SECONDS, size: int = 10000) -> None:
+    """Entries live `seconds`, and only while the node's identity generation is the one
+    they were loaded under. The generation is read before the load, so a change
+    committed while a load runs leaves that entry already stale."""
+
+    def __init__(
+        self, generation: Callable[[], int], seconds: float = CACHE_SECONDS, size: int = 10000
+    ) -> None:
+        self.generation = generation
         self.seconds = seconds
         self.size = size
-        self._items: dict[K, tuple[float, V]] = {}
+        self._items: dict[K, tuple[float, int, V]] = {}
 
     def get(self, key: K, load: Callable[[], V], *, cached_only: bool = False) -> V:
         now = time.monotonic()
+        generation = self.generation()
         hit = self._items.get(key)
-        if hit is not None and now - hit[0] < self.seconds:
-            return hit[1]
+        if hit is not None and hit[1] == generation and now - hit[0] < self.seconds:
+            return hit[2]
         if cached_only:
             raise CacheMiss(key)
         value = load()
         if len(self._items) >= self.size:
             self._items.clear()
-        self._items[key] = (now, value)
+        self._items[key] = (now, generation, value)
         return value
 
     def clear(self) -> None:
@@ -101,7 +120,8 @@ class ServiceCredentials:
 
 
 class Throttle:
-    """Refuses a name after too many failures inside the window (per process)."""
+    """Refuses a name after too many failures inside the window (per process). A long
+    name counts under its digest, so client-chosen names cannot fill memory."""
 
     def __init__(self, attempts: int, window: float) -> None:
         self.attempts = attempts
@@ -110,6 +130,7 @@ class Throttle:
         self._lock = threading.Lock()
 
     def check(self, name: str) -> None:
+        name = _throttle_key(name)
         now = time.monotonic()
         with self._lock:
             recent = [t for t in self._failures.get(name, []) if now - t < self.window]
@@ -118,14 +139,22 @@ class Throttle:
                 raise errors.TooManyAttempts("too many failed attempts; try again later")
 
     def fail(self, name: str) -> None:
+        name = _throttle_key(name)
         with self._lock:
             if len(self._failures) > 100000:
                 self._failures.clear()
             self._failures.setdefault(name, []).append(time.monotonic())
 
     def succeed(self, name: str) -> None:
+        name = _throttle_key(name)
         with self._lock:
             self._failures.pop(name, None)
+
+
+def _throttle_key(name: str) -> str:
+    if len(name) <= 64:
+        return name
+    return "sha256:" + hashlib.sha256(name.encode(errors="surrogatepass")).hexdigest()
 
 
 class IdentityService:
@@ -134,6 +163,7 @@ class IdentityService:
         store: IdentityStore,
         box: SecretBox,
         codec: TokenCodec,
+        generation: NodeGeneration,
         *,
         token_ttl: int,
         login_attempts: int,
@@ -144,12 +174,15 @@ class IdentityService:
         self.codec = codec
         self.token_ttl = token_ttl
         self.throttle = Throttle(login_attempts, lockout_seconds)
-        self._by_username: TtlCache[str, _Secrets | None] = TtlCache()
-        self._by_membership: TtlCache[str, _Secrets | None] = TtlCache()
-        self._by_access_key: TtlCache[str, tuple[_Secrets, str] | None] = TtlCache()
-        self._revoked: TtlCache[str, set[str]] = TtlCache()
+        self.generation = generation
+        current = generation.value
+        self._by_username: TtlCache[str, _Secrets | None] = TtlCache(current)
+        self._by_membership: TtlCache[str, _Secrets | None] = TtlCache(current)
+        self._by_access_key: TtlCache[str, tuple[_Secrets, str] | None] = TtlCache(current)
+        self._revoked: TtlCache[str, set[str]] = TtlCache(current)
 
     # --- administration -----------------------------------------------------
+    # Every change to who a username, access key or token is ends with `forget()`.
 
     def create_organization(self, name: str) -> Organization:
         check_name("organization", name)
@@ -194,15 +227,21 @@ class IdentityService:
 
     def add_member(self, org_name: str, env_name: str, login: str, role: Role) -> Membership:
         env = self.environment(org_name, env_name)
-        return self.store.add_member(self.store.user(login), env, role)
+        membership = self.store.add_member(self.store.user(login), env, role)
+        self.forget()  # a lookup of the new username or key may have cached "unknown"
+        return membership
 
     def remove_member(self, org_name: str, env_name: str, login: str) -> Membership:
+        """Ends the membership: its username, access key, EC2 credentials and tokens."""
         env = self.environment(org_name, env_name)
-        return self.store.remove_member(self.store.user(login), env)
+        gone = self.store.remove_member(self.store.user(login), env)
+        self.forget()
+        return gone
 
     def set_role(self, org_name: str, env_name: str, login: str, role: Role) -> None:
         env = self.environment(org_name, env_name)
         self.store.set_role(self.store.user(login), env, role)
+        self.forget()
 
     def credentials(self, login: str, org_name: str, env_name: str) -> ServiceCredentials:
         env = self.environment(org_name, env_name)
@@ -222,7 +261,9 @@ class IdentityService:
         )
 
     def regenerate(self, login: str) -> str:
-        """A new object-storage secret for every environment of the user; old tokens die."""
+        """A new object-storage secret for every environment of the user, for Swift and
+        S3 alike: old tokens die, and so do the user's EC2 credentials (deleted with
+        the secret's change, in one transaction)."""
         user = self.store.user(login)
         secret = crypto.new_secret()
         self.store.set_secret(user.id, self.box.encrypt(secret))
@@ -230,8 +271,10 @@ class IdentityService:
         return secret
 
     def forget(self) -> None:
-        """Drops this process's cached identity facts (after a change made here)."""
-        for cache in (self._by_username, self._by_membership, self._by_access_key):
+        """Announces an identity change this process committed: every process of the
+        node drops the cached facts it loaded before (this one at once, too)."""
+        self.generation.bump()
+        for cache in (self._by_username, self._by_membership, self._by_access_key, self._revoked):
             cache.clear()
 
     # --- lookups (cached) ---------------------------------------------------
@@ -255,6 +298,8 @@ class IdentityService:
         )
 
     def _by_name(self, username: str, cached_only: bool = False) -> _Secrets | None:
+        if len(username) > MAX_USERNAME:
+            return None  # no such user, and not worth a cache entry of that size
         return self._by_username.get(
             username,
             lambda: self._secrets(self.store.principal_row(username=username)),
@@ -262,6 +307,8 @@ class IdentityService:
         )
 
     def _by_id(self, membership_id: str, cached_only: bool = False) -> _Secrets | None:
+        if len(membership_id) > MAX_ID:
+            return None
         return self._by_membership.get(
             membership_id,
             lambda: self._secrets(self.store.principal_row(id=membership_id)),
@@ -270,6 +317,8 @@ class IdentityService:
 
     def s3_key(self, access_key: str, *, cached_only: bool = False) -> tuple[Principal, str] | None:
         """The principal and secret behind an S3 access key id, or None."""
+        if len(access_key) > MAX_ACCESS_KEY:
+            return None
 
         def load() -> tuple[_Secrets, str] | None:
             found = self._secrets(self.store.principal_row(access_key=access_key))
@@ -313,7 +362,7 @@ class IdentityService:
             or not crypto.equal(found.secret, password)
         ):
             self.throttle.fail(name)
-            log.info("failed password authentication for %r", name)
+            log.info("failed password authentication for %s", clip(name))
             raise errors.Unauthenticated("The request you have made requires authentication.")
         self.throttle.succeed(name)
         return self._issue(found.principal, ("password",), project_name, project_id, unscoped)
@@ -379,7 +428,7 @@ class IdentityService:
     def revoke(self, token: str) -> None:
         _, payload = self.validate(token)
         self.store.revoke(payload.audit_id, payload.expires_at)
-        self._revoked.clear()
+        self.forget()
 
     # --- EC2 credentials ----------------------------------------------------
 
@@ -388,6 +437,7 @@ class IdentityService:
             raise errors.AccessDenied("credentials can be made for your own project only")
         secret = crypto.new_secret()
         made = self.store.add_ec2(principal.membership_id, project_id, self.box.encrypt(secret))
+        self.forget()
         return Ec2Credential(made.access, made.membership_id, project_id, secret, made.created_at)
 
     def list_ec2(self, principal: Principal) -> list[Ec2Credential]:
@@ -403,7 +453,25 @@ class IdentityService:
 
     def delete_ec2(self, principal: Principal, access: str) -> None:
         self.store.delete_ec2(principal.membership_id, access)
-        self._by_access_key.clear()
+        self.forget()
+
+    def member_ec2(self, login: str, org_name: str, env_name: str) -> list[Ec2Credential]:
+        """A membership's EC2 credentials, for listing: their secrets are not decrypted
+        (they were shown once, when made)."""
+        membership = self.store.membership(
+            self.store.user(login), self.environment(org_name, env_name)
+        )
+        return [
+            Ec2Credential(row.access, row.membership_id, row.project_id, "", row.created_at)
+            for row in self.store.ec2_rows(membership_id=membership.id)
+        ]
+
+    def delete_member_ec2(self, login: str, org_name: str, env_name: str, access: str) -> None:
+        membership = self.store.membership(
+            self.store.user(login), self.environment(org_name, env_name)
+        )
+        self.store.delete_ec2(membership.id, access)
+        self.forget()
 
     def _ec2(self, row: Any) -> Ec2Credential:
         return Ec2Credential(

@@ -114,7 +114,11 @@ class KeystoneApp:
             if handler is None:
                 allowed = list(methods)
                 continue
-            return await handler(self, request, match.groupdict())
+            params = match.groupdict()
+            if not all(_is_text(value) for value in params.values()):
+                # A %-escape that is no UTF-8 decodes to lone surrogates: no such id.
+                return _error(404, "The resource could not be found.")
+            return await handler(self, request, params)
         if allowed:
             return _error(405, f"The method is not allowed; use one of {', '.join(allowed)}.")
         return _error(404, "The resource could not be found.")
@@ -145,6 +149,14 @@ class KeystoneApp:
             "trust_id": None,
             "links": {"self": f"{self.base}/v3/users/{user_id}/credentials/OS-EC2/{cred.access}"},
         }
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_token_auth(request: Request) -> bool:

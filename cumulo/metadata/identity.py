@@ -200,11 +200,19 @@ class IdentityStore:
             )
 
     def set_secret(self, user_id: str, secret_enc: str) -> None:
+        """The user's new object-storage secret; their EC2 credentials go with the old."""
         with self.db.write() as conn:
             conn.execute(
                 update(t.users)
                 .where(t.users.c.id == user_id)
                 .values(secret_enc=secret_enc, secret_generation=t.users.c.secret_generation + 1)
+            )
+            conn.execute(
+                delete(t.ec2_credentials).where(
+                    t.ec2_credentials.c.membership_id.in_(
+                        select(t.memberships.c.id).where(t.memberships.c.user_id == user_id)
+                    )
+                )
             )
 
     # --- memberships --------------------------------------------------------

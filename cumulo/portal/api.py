@@ -181,6 +181,21 @@ def download_file(ctx: Ctx) -> Response:
     return attachment(*snippets.render_file(document, kind))
 
 
+def list_ec2_credentials(ctx: Ctx) -> Response:
+    found = ctx.portal.accounts.ec2_credentials(ctx.me, ctx.params["service_id"])
+    return json_response(
+        [
+            {"access": c.access, "project_id": c.project_id, "created_at": c.created_at}
+            for c in found
+        ]
+    )
+
+
+def delete_ec2_credential(ctx: Ctx) -> Response:
+    ctx.portal.accounts.delete_ec2(ctx.me, ctx.params["service_id"], ctx.params["access"])
+    return Response(204)
+
+
 def regenerate(ctx: Ctx) -> Response:
     ctx.portal.accounts.regenerate(ctx.me)
     return Response(204)
@@ -337,6 +352,22 @@ ROUTES: list[Route] = [
         "services",
         response=_FILE,
         media_type="text/plain",
+    ),
+    _route(
+        "GET",
+        "/services/{service_id}/ec2-credentials",
+        list_ec2_credentials,
+        "Your EC2 credentials in a service (made over Keystone; secrets are not shown again)",
+        "services",
+        response=array("Ec2Credential"),
+    ),
+    _route(
+        "DELETE",
+        "/services/{service_id}/ec2-credentials/{access}",
+        delete_ec2_credential,
+        "Delete one of your EC2 credentials in a service",
+        "services",
+        status=204,
     ),
     _route(
         "POST",

@@ -27,6 +27,7 @@ from cumulo.config import Settings
 from cumulo.http.asgi import ClientDisconnected, Request, send_response
 from cumulo.identity.admin import AdminService
 from cumulo.identity.portal import Actor, PortalService
+from cumulo.logs import clip
 from cumulo.portal import openapi
 from cumulo.portal.admin_pages import ROUTES as ADMIN_ROUTES
 from cumulo.portal.api import ROUTES as API_ROUTES
@@ -140,7 +141,7 @@ class PortalApp:
         except errors.CumuloError as exc:
             status = next((s for kind, s in _STATUS if isinstance(exc, kind)), 500)
             if status == 500:
-                log.error("request %s: unmapped %r", request.request_id, exc)
+                log.error("request %s: unmapped %s", request.request_id, clip(repr(exc)))
             response = self._error(request, is_api, lang, status, exc.message)
         except Exception:
             log.exception("request %s failed", request.request_id)

@@ -106,6 +106,17 @@ MESSAGES: dict[str, str] = {
     "s3.endpoint": "Endpoint URL",
     "s3.region": "Region",
     "s3.then": "Put these in your AWS CLI files, then try",
+    "ec2.title": "EC2 credentials",
+    "ec2.lead": "Extra S3 key pairs made with `openstack ec2 credentials create`. Their "
+    "secrets were shown once, when made. Regenerate deletes them all.",
+    "ec2.access": "Access key",
+    "ec2.project": "Project",
+    "ec2.created": "Created",
+    "ec2.delete": "Delete",
+    "ec2.delete_confirm": "Delete the EC2 credential {access}? Programs using it stop "
+    "working at once.",
+    "ec2.deleted": "EC2 credential {access} deleted.",
+    "ec2.none": "No EC2 credentials.",
     "downloads.title": "Downloads",
     "downloads.openrc": "openrc (v3)",
     "downloads.openrc_v2": "openrc (v2.0)",

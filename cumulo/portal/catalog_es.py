@@ -109,6 +109,17 @@ MESSAGES: dict[str, str] = {
     "s3.endpoint": "URL del endpoint",
     "s3.region": "Región",
     "s3.then": "Pon esto en los archivos de la CLI de AWS y prueba",
+    "ec2.title": "Credenciales EC2",
+    "ec2.lead": "Pares de claves S3 adicionales creados con `openstack ec2 credentials "
+    "create`. Sus secretos se mostraron una vez, al crearlos. Regenerar los borra todos.",
+    "ec2.access": "Clave de acceso",
+    "ec2.project": "Proyecto",
+    "ec2.created": "Creada",
+    "ec2.delete": "Borrar",
+    "ec2.delete_confirm": "¿Borrar la credencial EC2 {access}? Los programas que la usan "
+    "dejan de funcionar al instante.",
+    "ec2.deleted": "Credencial EC2 {access} borrada.",
+    "ec2.none": "No hay credenciales EC2.",
     "downloads.title": "Descargas",
     "downloads.openrc": "openrc (v3)",
     "downloads.openrc_v2": "openrc (v2.0)",

@@ -99,7 +99,13 @@ def service_panel(ctx: Ctx, service_id: str) -> dict[str, Any]:
     document["openstack"]["password"] = MASK
     document["s3"]["secret_access_key"] = MASK
     blocks = {k: v.replace(secret, MASK) for k, v in document.pop("snippets").items()}
-    return {"service": service_doc(service), "doc": document, "blocks": blocks, "mask": MASK}
+    return {
+        "service": service_doc(service),
+        "doc": document,
+        "blocks": blocks,
+        "mask": MASK,
+        "ec2": accounts.ec2_credentials(ctx.me, service_id),
+    }
 
 
 def credentials_page(ctx: Ctx, **extra: Any) -> Response:
@@ -149,6 +155,13 @@ def revoke_key(ctx: Ctx) -> Response:
 def _service_url(service_id: str) -> str:
     query = f"?service={quote(service_id)}" if service_id else ""
     return f"/credentials{query}#service-keys"
+
+
+def delete_ec2(ctx: Ctx) -> Response:
+    service_id, access = ctx.params["service_id"], ctx.params["access"]
+    ctx.portal.accounts.delete_ec2(ctx.me, service_id, access)
+    ctx.set_flash("ok", ctx.t("ec2.deleted", access=access))
+    return redirect(_service_url(service_id))
 
 
 def regenerate_form(ctx: Ctx) -> Response:
@@ -228,6 +241,7 @@ ROUTES: list[Route] = [
     Route("POST", "/credentials/keys", create_key),
     Route("POST", "/credentials/keys/{key_id}/rename", rename_key),
     Route("POST", "/credentials/keys/{key_id}/revoke", revoke_key),
+    Route("POST", "/credentials/services/{service_id}/ec2/{access}/delete", delete_ec2),
     Route("GET", "/credentials/regenerate", regenerate_form),
     Route("POST", "/credentials/regenerate", regenerate),
     Route("GET", "/profile", profile),

@@ -59,6 +59,7 @@ COMPONENTS: dict[str, Any] = {
         administers=array("Organization"),
     ),
     "ApiKey": obj(id=S, name=S, created_at=N, last_used_at=NN, last_used_ip=NS),
+    "Ec2Credential": obj(access=S, project_id=S, created_at=N),
     "NewApiKey": obj(id=S, name=S, created_at=N, last_used_at=NN, last_used_ip=NS, secret=S),
     "Service": obj(
         id=S,

@@ -20,6 +20,7 @@ from cumulo.auth.errors import AuthError
 from cumulo.config import Settings
 from cumulo.http.asgi import ClientDisconnected, Request, respond
 from cumulo.identity.service import IdentityService
+from cumulo.logs import clip
 from cumulo.objects.multipart import MultipartService
 from cumulo.objects.service import ObjectService
 from cumulo.s3 import errors as s3
@@ -152,7 +153,11 @@ class S3App:
     def _internal(self, call: S3Call, exc: BaseException) -> s3.S3Error:
         request = call.request
         log.error(
-            "%s: %s %s failed", request.request_id, request.method, request.raw_path, exc_info=exc
+            "%s: %s %s failed",
+            request.request_id,
+            clip(request.method),
+            clip(request.raw_path),
+            exc_info=exc,
         )
         return s3.InternalError()
 

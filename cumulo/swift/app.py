@@ -17,6 +17,7 @@ from cumulo import errors
 from cumulo.config import Settings
 from cumulo.http.asgi import ClientDisconnected, Request, respond
 from cumulo.identity.service import IdentityService, cached_or_in_thread
+from cumulo.logs import clip
 from cumulo.objects.service import ObjectService
 from cumulo.swift import router
 from cumulo.swift.common import Call, Response, check_utf8
@@ -143,7 +144,11 @@ class SwiftApp:
 
     def _internal(self, request: Request, exc: BaseException) -> Response:
         log.error(
-            "%s: %s %s failed", request.request_id, request.method, request.raw_path, exc_info=exc
+            "%s: %s %s failed",
+            request.request_id,
+            clip(request.method),
+            clip(request.raw_path),
+            exc_info=exc,
         )
         body = f"Internal Error (request {request.request_id})\n".encode()
         return Response(500, {"Content-Type": "text/plain; charset=utf-8"}, body)

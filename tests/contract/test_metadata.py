@@ -62,6 +62,21 @@ def test_identity_lifecycle(database: Database) -> None:
     assert store.user_secret(user.id)[0].secret_generation == 2
 
 
+def test_a_new_secret_deletes_the_users_ec2_credentials_only(database: Database) -> None:
+    store = IdentityStore(database)
+    org = store.create_organization("ec2")
+    envs = [store.create_environment(org, name, f"ec2-{name}") for name in ("a", "b")]
+    user = store.create_user("carol", email=None, password_hash=None, secret_enc="x")
+    other = store.create_user("dave", email=None, password_hash=None, secret_enc="x")
+    mine = [store.add_member(user, env, Role.MEMBER) for env in envs]
+    theirs = store.add_member(other, envs[0], Role.MEMBER)
+    for membership in [*mine, theirs]:
+        store.add_ec2(membership.id, "", "enc")
+    store.set_secret(user.id, "y")
+    assert all(store.ec2_rows(membership_id=m.id) == [] for m in mine)
+    assert len(store.ec2_rows(membership_id=theirs.id)) == 1
+
+
 def test_container_and_object_counters(database: Database) -> None:
     store = ObjectStore(database)
     project = new_id()

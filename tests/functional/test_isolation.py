@@ -7,7 +7,6 @@ environment only.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +60,7 @@ def test_regenerate_changes_the_password_in_every_environment(server: Server) ->
     for creds in (first, second):
         run(["swift", "stat"], v3_env(server, creds))
         run(["swift", "stat"], v2_env(server, creds))
-    server.cli("creds", "regenerate", "fede")
-    time.sleep(1.1)  # the running server notices within a second
+    server.cli("creds", "regenerate", "fede")  # holds at once: no wait
     for creds in (first, second):
         for make_env in (v3_env, v2_env):
             _assert_unauthorized(_swift(make_env(server, creds), "stat"))
@@ -79,7 +77,6 @@ def test_remove_and_re_add_changes_that_environment_only(server: Server) -> None
     kept = server.member("readd", "kept", "gabi")
     before = server.member("readd", "moved", "gabi")
     server.cli("member", "remove", "readd", "moved", "gabi")
-    time.sleep(1.1)
     _assert_unauthorized(_swift(v3_env(server, before), "stat"))
     server.cli("member", "add", "readd", "moved", "gabi")
     after = server.creds("gabi", "readd", "moved")

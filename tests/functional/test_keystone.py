@@ -217,3 +217,67 @@ def test_key_rotation_keeps_old_tokens_valid(server: Server, alice: dict[str, An
     fresh = issue(server, alice).headers["X-Subject-Token"]
     headers = {"X-Auth-Token": fresh, "X-Subject-Token": fresh}
     assert requests.get(server.auth_url + "/v3/auth/tokens", headers=headers, timeout=10).ok
+
+
+HOSTILE_BODIES = {
+    "nested": b'{"auth":' + b"[" * 100000 + b"]" * 100000 + b"}",
+    "escaped-surrogate": (
+        b'{"auth":{"identity":{"methods":["password"],"password":{"user":'
+        b'{"name":"\\ud800","password":"x"}}}}}'
+    ),
+    "raw-surrogate": (
+        b'{"auth":{"identity":{"methods":["password"],"password":{"user":'
+        b'{"name":"\xed\xa0\x80","password":"x"}}}}}'
+    ),
+    "surrogate-key": b'{"auth":{"\\udfff":1}}',
+}
+
+
+@pytest.mark.parametrize("path", ["/v3/auth/tokens", "/auth/tokens", "/v2.0/tokens"])
+@pytest.mark.parametrize("kind", sorted(HOSTILE_BODIES))
+def test_hostile_auth_bodies_are_400_with_keystone_body(
+    server: Server, alice: dict[str, Any], kind: str, path: str
+) -> None:
+    reply = requests.post(
+        server.auth_url + path,
+        data=HOSTILE_BODIES[kind],
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["error"]["code"] == 400
+    assert reply.json()["error"]["title"] == "Bad Request"
+    assert issue(server, alice).status_code == 201  # nothing else changed
+
+
+def test_ids_that_are_not_utf8_are_not_found(server: Server, alice: dict[str, Any]) -> None:
+    made = issue(server, alice)
+    token, user_id = made.headers["X-Subject-Token"], made.json()["token"]["user"]["id"]
+    headers = {"X-Auth-Token": token}
+    for path in (
+        "/v3/users/%ED%A0%80",
+        f"/v3/users/{user_id}/credentials/OS-EC2/%ED%A0%80",
+        f"/v3/users/{user_id}/credentials/OS-EC2/%FF",
+        "/v3/projects/%FF",
+    ):
+        reply = requests.get(server.auth_url + path, headers=headers, timeout=10)
+        assert reply.status_code == 404, path
+        assert reply.json()["error"]["title"] == "Not Found"
+    ec2 = requests.post(
+        f"{server.auth_url}/v3/users/{user_id}/credentials/OS-EC2",
+        data=b'{"tenant_id":"\\ud800"}',
+        headers=headers,
+        timeout=10,
+    )
+    assert ec2.status_code == 400 and ec2.json()["error"]["code"] == 400
+
+
+def test_a_huge_user_name_makes_a_short_log_line(server: Server) -> None:
+    name = "n" * 100_000
+    body = password_body(name, "wrong", None)
+    reply = requests.post(server.auth_url + "/v3/auth/tokens", json=body, timeout=10)
+    assert reply.status_code == 401
+    time.sleep(0.2)  # the worker's log line reaches the file
+    lines = [line for line in server.log().splitlines() if "failed password authentication" in line]
+    assert any("(+99800 chars)" in line for line in lines), lines[-3:]
+    assert max(len(line) for line in server.log().splitlines()) < 5000

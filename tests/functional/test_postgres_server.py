@@ -32,7 +32,8 @@ def pg_server(tmp_path: Path) -> Iterator[Server]:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = admin_url.rsplit("/", 1)[0] + "/" + name
-    server = Server(tmp_path / "data", workers=2, env={"CUMULO_METADATA_URL": url}).start()
+    # A flag of `serve` only: the admin CLI finds the database in the server's record.
+    server = Server(tmp_path / "data", workers=2, extra_args=["--metadata-url", url]).start()
     try:
         yield server
     finally:

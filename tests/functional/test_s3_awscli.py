@@ -33,12 +33,13 @@ def tls_server(
 ) -> Iterator[tuple[Server, Path | None]]:
     data = tmp_path_factory.mktemp(f"s3-aws-{request.param}")
     ca: Path | None = None
-    env: dict[str, str] = {}
+    args: list[str] = []
     if request.param == "https":
         ca, cert, key = make_tls(data / "tls")
-        # In the environment, so that `cumulo creds show` prints the https endpoint too.
-        env = {"CUMULO_TLS_CERT": str(cert), "CUMULO_TLS_KEY": str(key)}
-    server = Server(data / "srv", env=env, scheme=request.param).start()
+        # Flags of `serve` only: `cumulo creds show` prints the https endpoint from the
+        # settings the server recorded in its data dir.
+        args = ["--tls-cert", str(cert), "--tls-key", str(key)]
+    server = Server(data / "srv", extra_args=args, scheme=request.param).start()
     try:
         yield server, ca
     finally:

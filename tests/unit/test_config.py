@@ -45,3 +45,43 @@ def test_public_urls_default_from_host_and_ports(tmp_path: Path) -> None:
 def test_settings_reference_is_current() -> None:
     doc = Path(__file__).parents[2] / "docs" / "settings.md"
     assert doc.read_text() == config.settings_markdown(), "run `make docs`"
+
+
+def test_admin_commands_read_the_servers_record_below_env_and_flags(tmp_path: Path) -> None:
+    (tmp_path / "cumulo.toml").write_text('region = "from-file"\nobject-port = 9000\n')
+    served = config.load(
+        {
+            "data_dir": str(tmp_path),
+            "object_port": 9300,
+            "metadata_url": "sqlite:////elsewhere/m.db",
+            "admin_password": "not-recorded",
+        },
+        {},
+    )
+    path = config.record(served)
+    assert path == tmp_path / config.RECORD_FILE
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "not-recorded" not in path.read_text()
+
+    env = {"CUMULO_DATA_DIR": str(tmp_path)}
+    admin = config.load({}, env, recorded=True)
+    assert admin.object_port == 9300 and admin.region == "from-file"
+    assert admin.database_url == "sqlite:////elsewhere/m.db"
+    assert admin.public_object_url == "http://127.0.0.1:9300"
+    assert admin.admin_password == ""
+    # The admin command's own environment and flags win over the record.
+    assert config.load({}, {**env, "CUMULO_OBJECT_PORT": "9400"}, recorded=True).object_port == 9400
+    assert config.load({"metadata_url": "sqlite:///x"}, env, recorded=True).database_url == (
+        "sqlite:///x"
+    )
+    # `serve` itself never reads it.
+    assert config.load({}, env).object_port == 9000
+
+
+def test_a_broken_record_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / config.RECORD_FILE).write_text("[1, 2")
+    with pytest.raises(config.ConfigError, match=config.RECORD_FILE):
+        config.load({"data_dir": str(tmp_path)}, {}, recorded=True)
+    (tmp_path / config.RECORD_FILE).write_text('{"object_port": "eighty"}')
+    with pytest.raises(config.ConfigError, match="not a valid int"):
+        config.load({"data_dir": str(tmp_path)}, {}, recorded=True)

@@ -80,3 +80,14 @@ def test_a_miss_queries_in_a_thread_and_a_hit_stays_inline(cumulo: Cumulo) -> No
     assert len(seen) == 2 and seen[1] != loop_thread  # by membership id: another miss
     assert asyncio.run(validate()) == username
     assert len(seen) == 2  # then cached
+
+
+def test_client_sized_names_are_not_kept_whole(cumulo: Cumulo) -> None:
+    identity = cumulo.identity
+    name = "x" * 100_000
+    for _ in range(2):
+        with pytest.raises(errors.Unauthenticated):
+            identity.authenticate(username=name, password="p", cached_only=True)
+    assert name not in identity._by_username._items  # answered without a lookup
+    assert all(len(key) < 100 for key in identity.throttle._failures)
+    assert identity.s3_key("k" * 100_000, cached_only=True) is None
