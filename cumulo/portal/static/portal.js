@@ -69,9 +69,15 @@
         const target = document.getElementById(button.dataset.copy);
         if (!target) return;
         const service = button.closest(".service");
-        if (service && holdsSecret(target, service)) await reveal(service, true);
         const labels = service ? service.dataset : {};
-        if (await writeClipboard(target.textContent)) {
+        let text = target.textContent;
+        // A masked secret: copy its own value, fetched (and so logged) for this copy;
+        // nothing else on the page is revealed.
+        if (service && holdsSecret(target, service)) {
+          try { text = secretOf(target, await fetchCredentials(service)); }
+          catch (error) { toast(labels.labelFailed || "Copy failed"); return; }
+        }
+        if (await writeClipboard(text)) {
           button.setAttribute("data-copied", "");
           setTimeout(function () { button.removeAttribute("data-copied"); }, 1500);
           toast(labels.labelCopied || "Copied");
@@ -99,15 +105,21 @@
     return service.credentials;
   }
 
+  // The unmasked text of one field that holds a secret (a value or a snippet).
+  function secretOf(element, creds) {
+    if (element.dataset.secret === "password") return creds.openstack.password;
+    if (element.dataset.secret === "s3") return creds.s3.secret_access_key;
+    if (element.dataset.snippet) return creds.snippets[element.dataset.snippet];
+    return element.textContent;
+  }
+
   async function reveal(service, show) {
     const fields = $$("[data-secret], [data-snippet]", service);
     if (show) {
       const creds = await fetchCredentials(service);
       fields.forEach(function (element) {
         if (element.dataset.masked === undefined) element.dataset.masked = element.textContent;
-        if (element.dataset.secret === "password") element.textContent = creds.openstack.password;
-        else if (element.dataset.secret === "s3") element.textContent = creds.s3.secret_access_key;
-        else element.textContent = creds.snippets[element.dataset.snippet];
+        element.textContent = secretOf(element, creds);
       });
     } else {
       fields.forEach(function (element) {
