@@ -71,11 +71,13 @@
         const service = button.closest(".service");
         const labels = service ? service.dataset : {};
         let text = target.textContent;
-        // A masked secret: copy its own value, fetched (and so logged) for this copy;
-        // nothing else on the page is revealed.
+        // A masked secret: it alone is revealed and copied (fetched, and so logged);
+        // every other secret of the page stays masked.
         if (service && holdsSecret(target, service)) {
           try { text = secretOf(target, await fetchCredentials(service)); }
           catch (error) { toast(labels.labelFailed || "Copy failed"); return; }
+          if (target.dataset.masked === undefined) target.dataset.masked = target.textContent;
+          target.textContent = text;
         }
         if (await writeClipboard(text)) {
           button.setAttribute("data-copied", "");
