@@ -133,6 +133,11 @@ class FieldError(errors.InvalidInput):
         self.field = field
 
 
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 # (domain error, catalog key saying why, the field it concerns or None for the default)
 Reason = tuple[type[errors.CumuloError], str, str | None]
 
@@ -157,7 +162,8 @@ class FormPage:
         else:
             for kind, key, field_name in self.reasons:
                 if isinstance(exc, kind):
-                    message = ctx.t(key, **{**ctx.form, **ctx.params})
+                    # format_map: form fields are the client's, any names at all.
+                    message = ctx.t(key).format_map(_Blank({**ctx.form, **ctx.params}))
                     where = field_name or where
                     break
             else:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.functional.portal.conftest import Shots, new_page, sign_in
+from tests.functional.portal.web_support import admin
 from tests.functional.swift_support import make_account
 from tests.harness import Server
 
@@ -195,3 +196,14 @@ def test_copy_reveals_and_copies_only_its_own_secret(
     )
     assert password not in page.inner_text("#service-panel")
     shots(page, "hidden again")
+
+
+def test_refused_form_without_a_browser(server: Server) -> None:
+    """The same answer to a plain client, whatever extra fields it sends."""
+    session = admin(server)
+    stray = {"key": "x", "lang": "y", "reason": "{0}", "self": "z"}
+    assert session.post("/admin/orgs", data={"csrf": session.csrf, "name": "plain"}).ok
+    again = session.post("/admin/orgs", data={"csrf": session.csrf, "name": "plain", **stray})
+    assert again.status_code == 409
+    assert "An organization named plain exists already." in again.text
+    assert again.headers["Content-Type"].startswith("text/html")
