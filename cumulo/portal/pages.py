@@ -255,5 +255,16 @@ ROUTES: list[Route] = [
         "POST", "/profile/language", set_language, form=FormPage(profile, "/profile", "language")
     ),
     Route("GET", "/invite/{token}", invitation_form, signed_in=False),
-    Route("POST", "/invite/{token}", accept_invitation, signed_in=False),
+    Route(
+        "POST",
+        "/invite/{token}",
+        accept_invitation,
+        signed_in=False,
+        form=FormPage(
+            invitation_form,
+            "/invite/{token}",
+            "password",
+            ((errors.InvalidInput, "password.too_short", None),),
+        ),
+    ),
 ]

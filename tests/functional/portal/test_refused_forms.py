@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.functional.portal.conftest import Shots, new_page, sign_in
-from tests.functional.portal.web_support import admin
+from tests.functional.portal.web_support import CSRF, PortalSession, admin, api
 from tests.functional.swift_support import make_account
 from tests.harness import Server
 
@@ -207,3 +207,18 @@ def test_refused_form_without_a_browser(server: Server) -> None:
     assert again.status_code == 409
     assert "An organization named plain exists already." in again.text
     assert again.headers["Content-Type"].startswith("text/html")
+
+
+def test_refused_invitation_shows_the_form_again(server: Server) -> None:
+    boss = api(server, admin(server).api_key())
+    url = boss.post("/api/users", json={"login": "shorty", "invite": True}).json()
+    path = url["invitation_url"][len(server.portal_url) :]
+    guest = PortalSession(server)
+    token = CSRF.search(guest.get(path).text)
+    assert token
+    short = {"csrf": token.group(1), "password": "short", "confirm_password": "short"}
+    refused = guest.post(path, data=short, headers={"Accept-Language": "es"})
+    assert refused.status_code == 400
+    assert "Una contraseña necesita al menos 8 caracteres." in refused.text
+    assert 'id="password"' in refused.text  # the form itself, not an error page
+    assert guest.get(path).status_code == 200, "the invitation was used up"
