@@ -11,6 +11,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -28,6 +29,26 @@ Headers = list[tuple[bytes, bytes]]
 
 class ClientDisconnected(Exception):
     pass
+
+
+# What uvicorn refuses in a header value (everything below 0x20 except tab, and DEL).
+# It refuses once the response has started, so the client would get no answer at all.
+_UNSAFE_VALUE = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def unsafe_header_value(value: str) -> bool:
+    """The value holds CR, LF, NUL or another control character no HTTP header may
+    carry (it would split the header, or the server refuses to send it)."""
+    return _UNSAFE_VALUE.search(value) is not None
+
+
+class UnsafeHeader(Exception):
+    """A response header's value cannot be sent (see `unsafe_header_value`); raised
+    before anything is sent, so the front end can still answer with its own error."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the value of response header {name!r} holds a control character")
+        self.name = name
 
 
 class _RequestIds:
@@ -206,7 +227,15 @@ def check_text(document: Any) -> None:
 
 
 def encode_headers(headers: Iterable[tuple[str, str]]) -> Headers:
-    return [(k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in headers]
+    """ASGI's form of the headers; raises UnsafeHeader for a value HTTP cannot carry
+    (the last line of defense: values from clients are checked where they enter, but a
+    value stored before that check must still get an answer, not a dropped connection)."""
+    out: Headers = []
+    for name, value in headers:
+        if _UNSAFE_VALUE.search(value) is not None:
+            raise UnsafeHeader(name)
+        out.append((name.lower().encode("latin-1"), value.encode("latin-1", "replace")))
+    return out
 
 
 async def send_response(
@@ -217,22 +246,20 @@ async def send_response(
     *,
     head: bool = False,
 ) -> None:
-    out = encode_headers(headers)
+    await _send_whole(send, status, encode_headers(headers), body, head=head)
+
+
+async def _send_whole(send: Any, status: int, out: Headers, body: bytes, *, head: bool) -> None:
     if not any(k == b"content-length" for k, _ in out):
         out.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": b"" if head else body})
 
 
-async def send_stream(
-    send: Any,
-    status: int,
-    headers: Iterable[tuple[str, str]],
-    chunks: AsyncIterator[bytes],
+async def _send_streamed(
+    send: Any, status: int, out: Headers, chunks: AsyncIterator[bytes]
 ) -> None:
-    await send(
-        {"type": "http.response.start", "status": status, "headers": encode_headers(headers)}
-    )
+    await send({"type": "http.response.start", "status": status, "headers": out})
     async for chunk in chunks:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
@@ -248,15 +275,21 @@ async def respond(
 ) -> None:
     """Sends a response, whole or streamed (HEAD: headers only). Closes the connection
     when the request's body was left unread. A failure once streaming has begun can only
-    cut the body short: it is logged with the request id."""
+    cut the body short: it is logged with the request id. UnsafeHeader is raised before
+    anything is sent, with the stream closed unread."""
     if request.body_unread:
         headers = [*headers, ("Connection", "close")]
+    try:
+        out = encode_headers(headers)
+    except UnsafeHeader:
+        await close_stream(stream)
+        raise
     is_head = request.method == "HEAD"
     if stream is None or is_head:
-        await send_response(send, status, headers, body, head=is_head)
+        await _send_whole(send, status, out, body, head=is_head)
         return
     try:
-        await send_stream(send, status, headers, stream)
+        await _send_streamed(send, status, out, stream)
     except ClientDisconnected:
         _log.info("%s: client disconnected", request.request_id)
     except errors.CumuloError as exc:
@@ -281,6 +314,13 @@ async def respond(
 
 async def _close(stream: AsyncIterator[bytes] | None) -> None:
     """Gives back what a body holds open (blob descriptors), however it ended."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+async def close_stream(stream: AsyncIterator[bytes] | None) -> None:
+    """Closes a body stream that will not be sent (its generator holds files open)."""
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:
         await aclose()

@@ -15,7 +15,7 @@ from typing import Any
 
 from cumulo import errors
 from cumulo.config import Settings
-from cumulo.http.asgi import Request, json_body, send_response
+from cumulo.http.asgi import Request, UnsafeHeader, json_body, send_response
 from cumulo.identity.service import AuthResult, IdentityService, cached_or_in_thread
 from cumulo.keystone import documents as doc
 from cumulo.keystone.auth_body import AuthRequest, parse_v2, parse_v3
@@ -100,7 +100,12 @@ class KeystoneApp:
         if reply.body is not None:
             body = json_body(reply.body)
             headers.append(("Content-Type", "application/json"))
-        await send_response(send, reply.status, headers, body, head=request.method == "HEAD")
+        try:
+            await send_response(send, reply.status, headers, body, head=request.method == "HEAD")
+        except UnsafeHeader as exc:
+            # Answer, rather than drop, a header value that cannot be sent.
+            log.warning("request %s: not sent: %s", request.request_id, exc)
+            await self._send(request, send, _error(400, "A response header could not be sent."))
 
     async def _dispatch(self, request: Request) -> Reply:
         path = request.path.rstrip("/") or "/"

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from cumulo import errors
 from cumulo.model import Role
 from cumulo.portal.api import invitation_url, member_doc, user_doc
-from cumulo.portal.web import Ctx, Response, Route, redirect
+from cumulo.portal.web import Ctx, FormPage, Reason, Response, Route, redirect
 
 ROLES = [r.value for r in Role]
 
@@ -172,20 +172,62 @@ def activity(ctx: Ctx) -> Response:
 
 
 _ENV = "/admin/orgs/{org}/envs/{env}"
+_NAMED: tuple[Reason, ...] = ((errors.InvalidName, "form.bad_name", None),)
+_NEW_ENV = ((errors.Conflict, "env.exists", None), *_NAMED)
+
+
+def _on_org(field: str, *reasons: Reason) -> FormPage:
+    return FormPage(organization, "/admin/orgs/{org}", field, reasons)
+
+
+def _on_env(field: str, *reasons: Reason) -> FormPage:
+    return FormPage(environment, _ENV, field, reasons)
+
+
+def _on_users(field: str, *reasons: Reason) -> FormPage:
+    return FormPage(users, "/admin/users", field, reasons)
+
+
 ROUTES: list[Route] = [
     Route("GET", "/admin", admin_home),
-    Route("POST", "/admin/orgs", create_organization),
+    Route(
+        "POST",
+        "/admin/orgs",
+        create_organization,
+        form=FormPage(
+            admin_home, "/admin", "name", ((errors.Conflict, "org.exists", None), *_NAMED)
+        ),
+    ),
     Route("GET", "/admin/orgs/{org}", organization),
-    Route("POST", "/admin/orgs/{org}/envs", create_environment),
+    Route("POST", "/admin/orgs/{org}/envs", create_environment, form=_on_org("name", *_NEW_ENV)),
     Route("GET", _ENV, environment),
-    Route("POST", _ENV + "/rename", rename_environment),
-    Route("POST", _ENV + "/delete", delete_environment),
-    Route("POST", _ENV + "/members", add_member),
-    Route("POST", _ENV + "/members/{login}/role", set_member_role),
-    Route("POST", _ENV + "/members/{login}/remove", remove_member),
+    Route("POST", _ENV + "/rename", rename_environment, form=_on_org("rename-{env}", *_NEW_ENV)),
+    Route(
+        "POST",
+        _ENV + "/delete",
+        delete_environment,
+        form=_on_org("delete-{env}", (errors.Conflict, "env.not_empty", None)),
+    ),
+    Route(
+        "POST",
+        _ENV + "/members",
+        add_member,
+        form=_on_env(
+            "login",
+            (errors.UserNotFound, "member.unknown_user", None),
+            (errors.Conflict, "member.exists", None),
+        ),
+    ),
+    Route("POST", _ENV + "/members/{login}/role", set_member_role, form=_on_env("role-{login}")),
+    Route("POST", _ENV + "/members/{login}/remove", remove_member, form=_on_env("remove-{login}")),
     Route("GET", "/admin/users", users),
-    Route("POST", "/admin/users", create_user),
-    Route("POST", "/admin/users/{login}/disable", disable_user),
-    Route("POST", "/admin/users/{login}/enable", enable_user),
+    Route(
+        "POST",
+        "/admin/users",
+        create_user,
+        form=_on_users("login", (errors.Conflict, "user.exists", None), *_NAMED),
+    ),
+    Route("POST", "/admin/users/{login}/disable", disable_user, form=_on_users("status-{login}")),
+    Route("POST", "/admin/users/{login}/enable", enable_user, form=_on_users("status-{login}")),
     Route("GET", "/activity", activity),
 ]

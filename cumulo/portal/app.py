@@ -24,7 +24,7 @@ import jinja2
 
 from cumulo import errors
 from cumulo.config import Settings
-from cumulo.http.asgi import ClientDisconnected, Request, send_response
+from cumulo.http.asgi import ClientDisconnected, Request, UnsafeHeader, send_response
 from cumulo.identity.admin import AdminService
 from cumulo.identity.portal import Actor, PortalService
 from cumulo.logs import clip
@@ -106,7 +106,9 @@ class Portal:
             "actor": actor,
             "csrf": actor.csrf if actor and actor.csrf else "",
             "flash": ctx.flash,
-            "path": ctx.request.path,
+            "path": ctx.page_path or ctx.request.path,
+            "form_errors": ctx.form_errors,
+            "submitted": ctx.form if ctx.form_errors else {},
             "admin_nav": bool(actor and self.admin.is_admin_anywhere(actor)),
         }
         context.update(values)
@@ -146,6 +148,15 @@ class PortalApp:
         except Exception:
             log.exception("request %s failed", request.request_id)
             response = self._error(request, is_api, lang, 500, "")
+        try:
+            await self._send(request, send, response)
+        except UnsafeHeader as exc:
+            # Every value a client gives is checked before it becomes a header; this
+            # answers, rather than drops, whatever slipped past.
+            log.warning("request %s: not sent: %s", request.request_id, exc)
+            await self._send(request, send, self._error(request, is_api, lang, 400, ""))
+
+    async def _send(self, request: Request, send: Any, response: Response) -> None:
         headers = [*_SECURITY_HEADERS, *response.headers]
         if not any(k.lower() == "cache-control" for k, _ in response.headers):
             headers.append(("Cache-Control", "no-store"))
@@ -234,11 +245,10 @@ class PortalApp:
             response = await asyncio.to_thread(route.handler, ctx)
         except errors.CumuloError as exc:
             status = next((s for kind, s in _STATUS if isinstance(exc, kind)), 500)
-            if is_api or request.method not in UNSAFE or status in (401, 429, 500):
+            if is_api or route.form is None or status in (401, 429, 500):
                 raise
-            # A refused form: back to the page it came from, saying why.
-            ctx.set_flash("error", exc.message)
-            response = redirect(_back(ctx))
+            # A refused form: its page again, saying why beside the field.
+            response = route.form.show(ctx, exc, status)
         for name, value, max_age in ctx.out_cookies:
             response.cookie(name, value, secure=self.portal.secure, max_age=max_age)
         if ctx.flash is not None:
@@ -261,13 +271,6 @@ _CODES = {
 
 def _query(request: Request) -> str:
     return "?" + request.query_string if request.query_string else ""
-
-
-def _back(ctx: Ctx) -> str:
-    back = ctx.form.get("back", "")
-    if back.startswith("/") and not back.startswith("//"):
-        return back
-    return ctx.request.path
 
 
 def _check_csrf(ctx: Ctx, is_api: bool, jar: dict[str, str]) -> None:

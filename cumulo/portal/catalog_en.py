@@ -241,4 +241,17 @@ MESSAGES: dict[str, str] = {
     "action.user.invited": "user invited",
     "action.user.disabled": "user disabled",
     "action.user.enabled": "user enabled",
+    # refused forms: the reason shown beside the field
+    "form.refused": "{reason}",
+    "form.bad_name": "Use 1 to 63 lowercase letters, digits, “.”, “_” or “-”, starting with "
+    "a letter or digit.",
+    "org.exists": "An organization named {name} exists already.",
+    "env.exists": "This organization has an environment named {name} already.",
+    "env.not_empty": "The environment {env} still holds containers: empty it first.",
+    "member.unknown_user": "There is no user {login}.",
+    "member.exists": "{login} is a member already.",
+    "user.exists": "A user {login} exists already.",
+    "password.wrong_current": "The current password is not right.",
+    "password.too_short": "A password needs at least 8 characters.",
+    "keys.bad_name": "A key name needs 1 to 100 characters, not only blanks.",
 }

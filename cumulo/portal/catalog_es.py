@@ -245,4 +245,17 @@ MESSAGES: dict[str, str] = {
     "action.user.invited": "usuario invitado",
     "action.user.disabled": "usuario deshabilitado",
     "action.user.enabled": "usuario habilitado",
+    # formularios rechazados: el motivo, junto al campo
+    "form.refused": "No se pudo hacer: {reason}",
+    "form.bad_name": "Usa de 1 a 63 letras minúsculas, dígitos, «.», «_» o «-», empezando por "
+    "una letra o un dígito.",
+    "org.exists": "Ya existe una organización llamada {name}.",
+    "env.exists": "Esta organización ya tiene un entorno llamado {name}.",
+    "env.not_empty": "El entorno {env} todavía tiene contenedores: vacíalo primero.",
+    "member.unknown_user": "No existe el usuario {login}.",
+    "member.exists": "{login} ya es miembro.",
+    "user.exists": "Ya existe un usuario {login}.",
+    "password.wrong_current": "La contraseña actual no es correcta.",
+    "password.too_short": "Una contraseña necesita al menos 8 caracteres.",
+    "keys.bad_name": "El nombre de una clave necesita de 1 a 100 caracteres, no solo espacios.",
 }

@@ -15,21 +15,17 @@ from cumulo.portal.web import (
     ANON_CSRF_COOKIE,
     SESSION_COOKIE,
     Ctx,
+    FieldError,
+    FormPage,
     Response,
     Route,
     cookies,
+    local_target,
     redirect,
 )
 
 MASK = "••••••••••••••••"
 LANDING = "/credentials"
-
-
-def _local(target: str) -> str:
-    """Only same-site paths are followed after sign-in (no open redirect)."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return LANDING
 
 
 def _anon_csrf(ctx: Ctx) -> str:
@@ -39,7 +35,7 @@ def _anon_csrf(ctx: Ctx) -> str:
 
 
 def _signed_in(ctx: Ctx, token: str, target: str) -> Response:
-    response = redirect(_local(target))
+    response = redirect(target)
     response.cookie(SESSION_COOKIE, token, secure=ctx.portal.secure, max_age=int(SESSION_TTL))
     return response
 
@@ -61,6 +57,8 @@ def signin_form(ctx: Ctx) -> Response:
 
 def signin(ctx: Ctx) -> Response:
     form = ctx.form
+    # Checked first: a forged target is refused before any session is made.
+    target = local_target(form.get("next", ""), LANDING)
     try:
         token, _ = ctx.portal.accounts.sign_in(
             form.get("login", "").strip(), form.get("password", ""), ctx.request.client_ip
@@ -77,7 +75,7 @@ def signin(ctx: Ctx) -> Response:
             error=ctx.t(key),
             login=form.get("login", ""),
         )
-    return _signed_in(ctx, token, form.get("next", ""))
+    return _signed_in(ctx, token, target)
 
 
 def signout(ctx: Ctx) -> Response:
@@ -190,7 +188,7 @@ def profile(ctx: Ctx) -> Response:
 def change_password(ctx: Ctx) -> Response:
     form = ctx.form
     if form.get("new_password", "") != form.get("confirm_password", ""):
-        raise errors.InvalidInput(ctx.t("password.mismatch"))
+        raise FieldError("confirm_password", ctx.t("password.mismatch"))
     ctx.portal.accounts.change_password(
         ctx.me, form.get("current_password", ""), form.get("new_password", "")
     )
@@ -200,11 +198,11 @@ def change_password(ctx: Ctx) -> Response:
 
 def set_language(ctx: Ctx) -> Response:
     language = ctx.form.get("language") or None
+    back = local_target(ctx.form.get("back", ""), "/profile")
     ctx.portal.accounts.set_language(ctx.me, language)
     ctx.lang = language or ctx.lang
     ctx.set_flash("ok", ctx.t("language.changed"))
-    back = ctx.form.get("back", "")
-    return redirect(_local(back) if back else "/profile")
+    return redirect(back)
 
 
 def invitation_form(ctx: Ctx) -> Response:
@@ -231,6 +229,22 @@ def accept_invitation(ctx: Ctx) -> Response:
     return _signed_in(ctx, session, LANDING)
 
 
+_KEYS = FormPage(
+    credentials, "/credentials", "key-name", ((errors.InvalidInput, "keys.bad_name", None),)
+)
+_KEY = FormPage(
+    credentials, "/credentials", "key-{key_id}", ((errors.InvalidInput, "keys.bad_name", None),)
+)
+_PASSWORD = FormPage(
+    profile,
+    "/profile",
+    "current_password",
+    (
+        (errors.AccessDenied, "password.wrong_current", None),
+        (errors.InvalidInput, "password.too_short", "new_password"),
+    ),
+)
+
 ROUTES: list[Route] = [
     Route("GET", "/", home, signed_in=False),
     Route("GET", "/signin", signin_form, signed_in=False),
@@ -238,15 +252,33 @@ ROUTES: list[Route] = [
     Route("POST", "/signout", signout),
     Route("GET", "/credentials", credentials),
     Route("GET", "/credentials/services/{service_id}", service_fragment),
-    Route("POST", "/credentials/keys", create_key),
-    Route("POST", "/credentials/keys/{key_id}/rename", rename_key),
-    Route("POST", "/credentials/keys/{key_id}/revoke", revoke_key),
+    Route("POST", "/credentials/keys", create_key, form=_KEYS),
+    Route("POST", "/credentials/keys/{key_id}/rename", rename_key, form=_KEY),
+    Route("POST", "/credentials/keys/{key_id}/revoke", revoke_key, form=_KEY),
     Route("POST", "/credentials/services/{service_id}/ec2/{access}/delete", delete_ec2),
     Route("GET", "/credentials/regenerate", regenerate_form),
-    Route("POST", "/credentials/regenerate", regenerate),
+    Route(
+        "POST",
+        "/credentials/regenerate",
+        regenerate,
+        form=FormPage(regenerate_form, "/credentials/regenerate", "regenerate"),
+    ),
     Route("GET", "/profile", profile),
-    Route("POST", "/profile/password", change_password),
-    Route("POST", "/profile/language", set_language),
+    Route("POST", "/profile/password", change_password, form=_PASSWORD),
+    Route(
+        "POST", "/profile/language", set_language, form=FormPage(profile, "/profile", "language")
+    ),
     Route("GET", "/invite/{token}", invitation_form, signed_in=False),
-    Route("POST", "/invite/{token}", accept_invitation, signed_in=False),
+    Route(
+        "POST",
+        "/invite/{token}",
+        accept_invitation,
+        signed_in=False,
+        form=FormPage(
+            invitation_form,
+            "/invite/{token}",
+            "password",
+            ((errors.InvalidInput, "password.too_short", None),),
+        ),
+    ),
 ]

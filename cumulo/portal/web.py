@@ -15,7 +15,8 @@ from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote
 
-from cumulo.http.asgi import Request, json_body
+from cumulo import errors
+from cumulo.http.asgi import Request, json_body, unsafe_header_value
 from cumulo.identity.portal import Actor
 
 if TYPE_CHECKING:
@@ -49,6 +50,33 @@ def json_response(document: Any, status: int = 200) -> Response:
     return Response(status, json_body(document), [("Content-Type", "application/json")])
 
 
+# Printable ASCII stays as given in a Location; anything else is percent-encoded.
+_LOCATION_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+def local_target(target: str, default: str) -> str:
+    r"""A redirect target a client gave (`next`, `back`), kept only when it is a path on
+    this site, else `default`.
+
+    Browsers drop tabs and newlines from a URL, strip its leading spaces and controls,
+    and read "\" as "/": "/\t/evil.example" and "/\evil.example" both lead them to
+    //evil.example. So a target with any of those is not taken as a path. One holding CR,
+    LF, NUL or another control character is refused outright: it is a forged request, and
+    could not be sent as a header anyway.
+    """
+    if unsafe_header_value(target):
+        raise errors.InvalidInput("the redirect target holds a control character")
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or "\t" in target
+        or target != target.strip()
+    ):
+        return default
+    return quote(target, safe=_LOCATION_SAFE)
+
+
 def redirect(location: str, status: int = 303) -> Response:
     return Response(status, b"", [("Location", location)])
 
@@ -78,6 +106,9 @@ class Ctx:
     body: Any = None
     flash: tuple[str, str] | None = None
     out_cookies: list[tuple[str, str, int | None]] = field(default_factory=list)
+    # A refused form shown again: {field: why}, and the address of the page shown.
+    form_errors: dict[str, str] = field(default_factory=dict)
+    page_path: str | None = None
 
     @property
     def me(self) -> Actor:
@@ -94,6 +125,57 @@ class Ctx:
 Handler = Callable[[Ctx], Response]
 
 
+class FieldError(errors.InvalidInput):
+    """A form's own check failed; the message, in the page's language, goes by `field`."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+# (domain error, catalog key saying why, the field it concerns or None for the default)
+Reason = tuple[type[errors.CumuloError], str, str | None]
+
+
+@dataclass(frozen=True)
+class FormPage:
+    """Where a refused form is shown again, with the reason beside its field: the page
+    holding the form (its GET handler and address) and, by domain error, the catalog key
+    that says why, formatted with the form's fields and the route's parameters. Field
+    names and the address take the route's parameters too, for forms a page repeats
+    per row ("rename-{env}")."""
+
+    page: Handler
+    path: str
+    field: str
+    reasons: tuple[Reason, ...] = ()
+
+    def show(self, ctx: Ctx, exc: errors.CumuloError, status: int) -> Response:
+        where, message = self.field, ""
+        if isinstance(exc, FieldError):
+            where, message = exc.field, exc.message
+        else:
+            for kind, key, field_name in self.reasons:
+                if isinstance(exc, kind):
+                    # format_map: form fields are the client's, any names at all.
+                    message = ctx.t(key).format_map(_Blank({**ctx.form, **ctx.params}))
+                    where = field_name or where
+                    break
+            else:
+                reason = exc.message[:1].upper() + exc.message[1:]
+                message = ctx.t("form.refused", reason=reason)
+        ctx.form_errors = {where.format(**ctx.params): message}
+        ctx.page_path = self.path.format(**{k: quote(v, safe="") for k, v in ctx.params.items()})
+        response = self.page(ctx)
+        response.status = status
+        return response
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -108,6 +190,8 @@ class Route:
     response: dict[str, Any] | None = None
     status: int = 200
     media_type: str = "application/json"
+    # A page's form: where it is shown again when refused (None: an error page).
+    form: FormPage | None = None
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

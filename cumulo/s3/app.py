@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from cumulo import errors
 from cumulo.auth.errors import AuthError
 from cumulo.config import Settings
-from cumulo.http.asgi import ClientDisconnected, Request, respond
+from cumulo.http.asgi import ClientDisconnected, Request, UnsafeHeader, respond
 from cumulo.identity.service import IdentityService
 from cumulo.logs import clip
 from cumulo.objects.multipart import MultipartService
@@ -182,7 +182,12 @@ class S3App:
             ("x-amz-id-2", request.request_id),
             *reply.headers,
         ]
-        await respond(request, send, reply.status, headers, reply.body, reply.stream)
+        try:
+            await respond(request, send, reply.status, headers, reply.body, reply.stream)
+        except UnsafeHeader as exc:
+            # Only a value stored before values were checked on the way in gets here.
+            log.warning("%s: not sent: %s", request.request_id, exc)
+            await self._send(call, send, self._error(call, s3.unsafe_header(exc.name)))
 
 
 def _default_domain(url: str) -> str:

@@ -87,6 +87,16 @@ class InvalidArgument(S3Error):
     message = "Invalid Argument"
 
 
+def unsafe_header(name: str) -> InvalidArgument:
+    """A header value (or a response-* override) holding CR, LF, NUL or another control
+    character; AWS's form for a value it cannot put in a header. The value itself is not
+    echoed: XML 1.0 cannot carry those characters either."""
+    return InvalidArgument(
+        "Header value cannot contain control characters such as CR, LF or NUL.",
+        ArgumentName=name,
+    )
+
+
 class InvalidBucketName(S3Error):
     status = 400
     message = "The specified bucket is not valid."

@@ -2,6 +2,10 @@
 
 User metadata is `x-amz-meta-<name>` here and `X-Object-Meta-<Name>` in Swift: both are
 stored as `<name>` (lower case) in the object's metadata, so each API sees the other's.
+
+Every value that will be sent back as a response header is checked here, where it comes
+in: one holding CR, LF, NUL or another control character is refused (InvalidArgument)
+rather than stored or echoed, since it could not be sent.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Mapping
 
-from cumulo.http.asgi import header_text, header_wire, http_date
+from cumulo.http.asgi import header_text, header_wire, http_date, unsafe_header_value
 from cumulo.model import ObjectRecord, Upload
 from cumulo.s3 import errors as s3
 
@@ -20,9 +24,15 @@ MAX_METADATA_BYTES = 2048
 DEFAULT_TYPE = "binary/octet-stream"
 
 
+def _checked(name: str, value: str) -> str:
+    if unsafe_header_value(value):
+        raise s3.unsafe_header(name)
+    return value
+
+
 def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
     metadata = {
-        name[len(META) :]: header_text(value).strip()
+        name[len(META) :]: _checked(name, header_text(value).strip())
         for name, value in headers.items()
         if name.startswith(META) and len(name) > len(META)
     }
@@ -39,7 +49,7 @@ def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    found = {name: header_text(headers[name]) for name in STORED if name in headers}
+    found = {name: _checked(name, header_text(headers[name])) for name in STORED if name in headers}
     # aws-chunked is how the body travelled, not how it is stored.
     encoding = found.get("content-encoding")
     if encoding is not None:
@@ -54,7 +64,7 @@ def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def content_type(headers: Mapping[str, str], key: str) -> str:
     given = headers.get("content-type")
     if given:
-        return header_text(given)
+        return _checked("content-type", header_text(given))
     guessed, _ = mimetypes.guess_type(key, strict=False)
     return guessed or DEFAULT_TYPE
 
@@ -96,5 +106,6 @@ RESPONSE_OVERRIDES = {
 def apply_overrides(headers: list[tuple[str, str]], query: Mapping[str, str]) -> None:
     for param, name in RESPONSE_OVERRIDES.items():
         if param in query:
+            value = _checked(param, query[param])
             headers[:] = [(k, v) for k, v in headers if k.lower() != name.lower()]
-            headers.append((name, header_wire(query[param])))
+            headers.append((name, header_wire(value)))

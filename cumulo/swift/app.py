@@ -15,7 +15,7 @@ from typing import Any
 
 from cumulo import errors
 from cumulo.config import Settings
-from cumulo.http.asgi import ClientDisconnected, Request, respond
+from cumulo.http.asgi import ClientDisconnected, Request, UnsafeHeader, respond
 from cumulo.identity.service import IdentityService, cached_or_in_thread
 from cumulo.logs import clip
 from cumulo.objects.service import ObjectService
@@ -160,6 +160,17 @@ class SwiftApp:
             "X-Openstack-Request-Id": request.request_id,
         }
         headers.setdefault("Content-Type", HTML)
-        await respond(
-            request, send, response.status, list(headers.items()), response.body, response.stream
-        )
+        try:
+            await respond(
+                request,
+                send,
+                response.status,
+                list(headers.items()),
+                response.body,
+                response.stream,
+            )
+        except UnsafeHeader as exc:
+            # Only a value stored before values were checked on the way in gets here.
+            log.warning("%s: not sent: %s", request.request_id, exc)
+            refused = SwiftError(400, f"Invalid character in the value of {exc.name}")
+            await self._respond(request, send, Response(400, refused.headers, refused.body))

@@ -2,7 +2,9 @@
 
 Header values travel as latin-1 text in ASGI; Swift metadata is UTF-8 bytes. Values are
 stored as real text (UTF-8 decoded) so the S3 front end sees the same metadata, and
-turned back into latin-1 text on the way out (`wire`).
+turned back into latin-1 text on the way out (`wire`). A value that will be sent back as a
+header is checked on the way in (`header_value`): one holding CR, LF, NUL or another
+control character could not be sent, so it is refused with a 400.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from cumulo.config import Settings
-from cumulo.http.asgi import Request, http_date, utc_seconds
+from cumulo.http.asgi import Request, http_date, unsafe_header_value, utc_seconds
 from cumulo.model import ObjectRecord
 from cumulo.objects.service import ObjectService
 from cumulo.swift.errors import HTML, SwiftError, default_body
@@ -108,6 +110,13 @@ def text(value: str) -> str:
     return value.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
+def header_value(name: str, value: str) -> str:
+    """A request header's value as text (`text`), when it may be stored and sent back."""
+    if unsafe_header_value(value):
+        raise SwiftError(400, f"Invalid character in the value of {title(name)}")
+    return text(value)
+
+
 def wire(value: str) -> str:
     """Text back to the latin-1 form ASGI headers carry."""
     return value.encode("utf-8", "surrogateescape").decode("latin-1")
@@ -143,7 +152,7 @@ def metadata_changes(
     changes: dict[str, str | None] = {}
     for name, value in headers.items():
         if name.startswith(meta):
-            changes[name[len(meta) :]] = text(value) or None
+            changes[name[len(meta) :]] = header_value(name, value) or None
         elif allow_remove and name.startswith(remove):
             changes.setdefault(name[len(remove) :], None)
     check_metadata({k: v for k, v in changes.items() if v is not None}, prefix)

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 
 from cumulo import errors
 from cumulo.model import ObjectRecord
-from cumulo.swift.common import Call, Response, created, empty, iso_time, text
+from cumulo.swift.common import Call, Response, created, empty, header_value, iso_time
 from cumulo.swift.errors import SwiftError, status_line, to_swift
 from cumulo.swift.report import render_report, report_format
 
@@ -267,7 +267,7 @@ async def _segment_paths(call: Call, record: ObjectRecord, depth: int) -> list[s
 
 async def put_dlo(call: Call, options: PutOptions) -> Response:
     """PUT with `X-Object-Manifest: <container>/<prefix>` (value URL-encoded or not)."""
-    value = text(call.header("x-object-manifest")).strip()
+    value = header_value("x-object-manifest", call.header("x-object-manifest")).strip()
     target = unquote(value, errors="surrogateescape")
     container, slash, _ = target.lstrip("/").partition("/")
     if not container or not slash:

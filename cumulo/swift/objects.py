@@ -24,6 +24,7 @@ from cumulo.swift.common import (
     check_name,
     created,
     empty,
+    header_value,
     last_modified,
     meta_headers,
     metadata_changes,
@@ -57,7 +58,7 @@ STORED_HEADERS = (
 def content_type(call: Call, name: str) -> str:
     given = call.header("content-type").strip()
     if given and not true_value(call.header("x-detect-content-type")):
-        return text(given)
+        return header_value("content-type", given)
     guessed, _ = mimetypes.guess_type(name, strict=False)
     return guessed or "application/octet-stream"
 
@@ -68,7 +69,9 @@ def user_metadata(call: Call) -> dict[str, str]:
 
 
 def stored_headers(call: Call) -> dict[str, str]:
-    return {name: text(call.header(name)) for name in STORED_HEADERS if call.header(name)}
+    return {
+        name: header_value(name, call.header(name)) for name in STORED_HEADERS if call.header(name)
+    }
 
 
 def delete_at(call: Call) -> float | None:
@@ -263,7 +266,7 @@ async def post_object(call: Call) -> Response:
         call.obj,
         metadata=user_metadata(call),
         headers=headers,
-        content_type=text(given_type) if given_type else None,
+        content_type=header_value("content-type", given_type) if given_type else None,
         delete_at=delete_at(call),
     )
     return empty(202)

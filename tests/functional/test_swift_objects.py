@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
 from email.parser import BytesParser
@@ -297,3 +298,52 @@ def test_empty_object_ranges(
     ranged = account.request("GET", f"/{container}/empty", headers={"Range": "bytes=0-"})
     assert ranged.status_code == 416
     assert ranged.headers["Content-Range"] == "bytes */0"
+
+
+def test_metadata_with_control_characters_is_refused(
+    server: Server, account: SwiftAccount, conn: swiftclient.Connection, container: str
+) -> None:
+    """VT, NUL or a bare CR in a metadata value (or any header Swift stores) never reach a
+    handler: the HTTP parser answers 400 and closes; nothing is stored."""
+    conn.put_object(container, "keep", b"original", headers={"X-Object-Meta-Note": "fine"})
+    path = f"/v1/AUTH_{account.project_id}/{container}"
+    token = account.token()
+    for bad in ("\x0b", "\x00", "\r"):
+        for method, where, name in (
+            ("PUT", "/keep", "X-Object-Meta-Note"),
+            ("PUT", "/keep", "Content-Disposition"),
+            ("PUT", "/keep", "X-Object-Manifest"),
+            ("POST", "/keep", "X-Object-Meta-Note"),
+            ("POST", "", "X-Container-Meta-Note"),
+        ):
+            answer = _raw(
+                account,
+                f"{method} {path}{where} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {token}\r\n"
+                f"Content-Length: 1\r\n{name}: a{bad}b\r\n\r\nz",
+            )
+            assert answer.startswith(b"HTTP/1.1 400 "), answer
+    headers, body = conn.get_object(container, "keep")
+    assert (body, headers["x-object-meta-note"]) == (b"original", "fine")
+    assert "content-disposition" not in headers
+    assert "x-container-meta-note" not in conn.head_container(container)
+
+
+def test_stored_header_with_control_characters_gets_an_answer(
+    server: Server, account: SwiftAccount, conn: swiftclient.Connection, container: str
+) -> None:
+    """A value stored before values were checked on the way in gets Swift's 400, not a
+    dropped connection."""
+    conn.put_object(container, "old", b"x")
+    with sqlite3.connect(server.data_dir / "metadata.sqlite3") as db:
+        db.execute("UPDATE objects SET content_type = ? WHERE name = 'old'", ("a\nX-Injected: 1",))
+        db.execute(
+            "UPDATE containers SET metadata = ? WHERE name = ?",
+            ('{"x-container-meta-note": "a\\r\\nX-Injected: 1"}', container),
+        )
+    for method, where in (("GET", "/old"), ("HEAD", "/old"), ("HEAD", ""), ("GET", "")):
+        reply = account.request(method, f"/{container}{where}")
+        assert reply.status_code == 400, (method, where)
+        assert "X-Injected" not in reply.headers
+        assert reply.headers["X-Trans-Id"]
+        if method == "GET":
+            assert reply.text.startswith("Invalid character in the value of ")

@@ -69,9 +69,17 @@
         const target = document.getElementById(button.dataset.copy);
         if (!target) return;
         const service = button.closest(".service");
-        if (service && holdsSecret(target, service)) await reveal(service, true);
         const labels = service ? service.dataset : {};
-        if (await writeClipboard(target.textContent)) {
+        let text = target.textContent;
+        // A masked secret: it alone is revealed and copied (fetched, and so logged);
+        // every other secret of the page stays masked.
+        if (service && holdsSecret(target, service)) {
+          try { text = secretOf(target, await fetchCredentials(service)); }
+          catch (error) { toast(labels.labelFailed || "Copy failed"); return; }
+          if (target.dataset.masked === undefined) target.dataset.masked = target.textContent;
+          target.textContent = text;
+        }
+        if (await writeClipboard(text)) {
           button.setAttribute("data-copied", "");
           setTimeout(function () { button.removeAttribute("data-copied"); }, 1500);
           toast(labels.labelCopied || "Copied");
@@ -99,15 +107,21 @@
     return service.credentials;
   }
 
+  // The unmasked text of one field that holds a secret (a value or a snippet).
+  function secretOf(element, creds) {
+    if (element.dataset.secret === "password") return creds.openstack.password;
+    if (element.dataset.secret === "s3") return creds.s3.secret_access_key;
+    if (element.dataset.snippet) return creds.snippets[element.dataset.snippet];
+    return element.textContent;
+  }
+
   async function reveal(service, show) {
     const fields = $$("[data-secret], [data-snippet]", service);
     if (show) {
       const creds = await fetchCredentials(service);
       fields.forEach(function (element) {
         if (element.dataset.masked === undefined) element.dataset.masked = element.textContent;
-        if (element.dataset.secret === "password") element.textContent = creds.openstack.password;
-        else if (element.dataset.secret === "s3") element.textContent = creds.s3.secret_access_key;
-        else element.textContent = creds.snippets[element.dataset.snippet];
+        element.textContent = secretOf(element, creds);
       });
     } else {
       fields.forEach(function (element) {

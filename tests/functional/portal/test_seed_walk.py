@@ -120,8 +120,9 @@ def test_seed_walk_swift_and_s3_then_regenerate(
 
     page.locator("#s3-api").scroll_into_view_if_needed()
     shots(page, "s3 section")
-    aws_credentials = page.inner_text("#block-aws-credentials")
-    aws_config = page.inner_text("#block-aws-config")
+    # Each Copy reveals and copies its own block only.
+    aws_credentials = copy_from_page(page, "block-aws-credentials")
+    aws_config = copy_from_page(page, "block-aws-config")
     listed = aws_ls(aws_credentials, aws_config, home)
     assert listed.returncode == 0, listed.stderr
     assert "from-portal" in listed.stdout
@@ -150,7 +151,9 @@ def test_seed_walk_swift_and_s3_then_regenerate(
     assert fresh.returncode == 0, fresh.stderr
     assert fresh.stdout.split() == ["from-portal"]
     new_s3 = aws_ls(
-        page.inner_text("#block-aws-credentials"), page.inner_text("#block-aws-config"), home
+        copy_from_page(page, "block-aws-credentials"),
+        copy_from_page(page, "block-aws-config"),
+        home,
     )
     assert new_s3.returncode == 0, new_s3.stderr
     shots(page, "new credentials", full_page=True)
