@@ -202,3 +202,40 @@ def run(
             f"stderr: {result.stderr}"
         )
     return result
+
+
+def password_body(
+    username: str,
+    password: str,
+    project: str | None,
+    *,
+    user_domain: dict[str, str] | None = None,
+    project_domain: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A Keystone v3 password authentication request, scoped to `project` unless None."""
+    user: dict[str, Any] = {"name": username, "password": password}
+    if user_domain is not None:
+        user["domain"] = user_domain
+    body: dict[str, Any] = {
+        "auth": {"identity": {"methods": ["password"], "password": {"user": user}}}
+    }
+    if project is not None:
+        scope: dict[str, Any] = {"name": project}
+        if project_domain is not None:
+            scope["domain"] = project_domain
+        body["auth"]["scope"] = {"project": scope}
+    return body
+
+
+def password_token(
+    server: Server, creds: dict[str, Any], *, scoped: bool = True, **options: Any
+) -> Any:
+    """`POST /v3/auth/tokens` with a membership's password (`creds` as `creds show`
+    prints them), scoped to its project unless told not to; the `requests` reply."""
+    import requests
+
+    os_ = creds["openstack"]
+    project = os_["project_name"] if scoped else None
+    body = password_body(os_["username"], os_["password"], project)
+    options.setdefault("timeout", 10)
+    return requests.post(server.auth_url + "/v3/auth/tokens", json=body, **options)

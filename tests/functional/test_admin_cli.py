@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.functional.s3_support import make_tls
-from tests.harness import CUMULO, Server, free_port
+from tests.harness import CUMULO, Server, free_port, password_token
 
 
 def _other_database(tmp_path: Path) -> Iterator[str]:
@@ -97,18 +96,7 @@ def test_admin_commands_use_the_servers_database_and_urls(
     table = _cumulo("creds", "show", "olga", org, "env", env=env).stdout
     assert f"https://127.0.0.1:{server.object_port}" in table and ":8080" not in table
     # The server sees the CLI's writes: the printed credentials authenticate there.
-    os_ = creds["openstack"]
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {"user": {"name": os_["username"], "password": os_["password"]}},
-            }
-        }
-    }
-    reply = requests.post(
-        server.auth_url + "/v3/auth/tokens", json=body, timeout=10, verify=str(ca)
-    )
+    reply = password_token(server, creds, scoped=False, verify=str(ca))
     assert reply.status_code == 201
     record = server.data_dir / "serve-settings.json"
     assert stat.S_IMODE(record.stat().st_mode) == 0o600

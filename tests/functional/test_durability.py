@@ -16,23 +16,14 @@ from typing import Any
 import pytest
 import requests
 
-from tests.harness import Server, run, v3_env
+from tests.harness import Server, password_token, run, v3_env
 
 MiB = 1024 * 1024
 
 
 def _token(server: Server, creds: dict[str, Any]) -> tuple[str, str]:
     os_ = creds["openstack"]
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {"user": {"name": os_["username"], "password": os_["password"]}},
-            },
-            "scope": {"project": {"name": os_["project_name"]}},
-        }
-    }
-    reply = requests.post(server.auth_url + "/v3/auth/tokens", json=body, timeout=10)
+    reply = password_token(server, creds)
     reply.raise_for_status()
     return reply.headers["X-Subject-Token"], f"/v1/AUTH_{os_['project_id']}"
 

@@ -14,7 +14,7 @@ import requests
 
 from tests.functional.portal.web_support import CSRF, PortalSession, api, user_with_password
 from tests.functional.s3_support import error_code, signed, unique
-from tests.harness import Server
+from tests.harness import Server, password_token
 
 SERVER_ARGS = ["--workers", "2"]
 TRIES = 8  # answers per check at least, and until both workers have given some
@@ -42,17 +42,7 @@ def _both_workers(send: Callable[[], requests.Response]) -> list[requests.Respon
 
 
 def _token(server: Server, creds: dict[str, Any]) -> tuple[str, str]:
-    os_ = creds["openstack"]
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {"user": {"name": os_["username"], "password": os_["password"]}},
-            },
-            "scope": {"project": {"name": os_["project_name"]}},
-        }
-    }
-    made = requests.post(server.auth_url + "/v3/auth/tokens", json=body, timeout=10)
+    made = password_token(server, creds)
     assert made.status_code == 201, made.text
     return made.headers["X-Subject-Token"], made.json()["token"]["user"]["id"]
 

@@ -12,34 +12,12 @@ from typing import Any
 import pytest
 import requests
 
-from tests.harness import Server, run, v2_env, v3_env
+from tests.harness import Server, password_body, run, v2_env, v3_env
 
 
 @pytest.fixture(scope="module")
 def alice(server: Server) -> dict[str, Any]:
     return server.member("ksorg", "ccontini", "alice")
-
-
-def password_body(
-    username: str,
-    password: str,
-    project: str | None,
-    *,
-    user_domain: dict[str, str] | None = None,
-    project_domain: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    user: dict[str, Any] = {"name": username, "password": password}
-    if user_domain is not None:
-        user["domain"] = user_domain
-    body: dict[str, Any] = {
-        "auth": {"identity": {"methods": ["password"], "password": {"user": user}}}
-    }
-    if project is not None:
-        scope: dict[str, Any] = {"name": project}
-        if project_domain is not None:
-            scope["domain"] = project_domain
-        body["auth"]["scope"] = {"project": scope}
-    return body
 
 
 def issue(server: Server, creds: dict[str, Any], path: str = "/v3/auth/tokens", **kw: Any) -> Any:

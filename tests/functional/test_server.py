@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.harness import Server
+from tests.harness import Server, password_token
 
 
 def _children(pid: int) -> list[int]:
@@ -82,17 +82,9 @@ def test_supervisor_stays_lean_and_restarts_a_dead_worker(tmp_path: Path) -> Non
 
 
 def _swift(server: Server) -> tuple[dict[str, str], str]:
-    os_ = server.member("wr", "env", "wes")["openstack"]
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {"user": {"name": os_["username"], "password": os_["password"]}},
-            },
-            "scope": {"project": {"name": os_["project_name"]}},
-        }
-    }
-    reply = requests.post(server.auth_url + "/v3/auth/tokens", json=body, timeout=10)
+    creds = server.member("wr", "env", "wes")
+    os_ = creds["openstack"]
+    reply = password_token(server, creds)
     reply.raise_for_status()
     account = f"{server.object_url}/v1/AUTH_{os_['project_id']}"
     return {"X-Auth-Token": reply.headers["X-Subject-Token"]}, account
