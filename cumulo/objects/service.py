@@ -14,14 +14,14 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import ParamSpec, TypeVar
 
 from cumulo import errors
 from cumulo.blobs import BlobStore, BlobWriter
 from cumulo.crypto import new_sortable_id
-from cumulo.metadata.objects import ObjectStore
+from cumulo.metadata.objects import ObjectStore, Stored
 from cumulo.model import Account, Container, ListEntry, ObjectRecord, Segment
 from cumulo.objects.spill import Spill
 
@@ -34,14 +34,18 @@ CHUNK = 1024 * 1024
 MAX_NAME_BYTES = 1024
 MAX_CONTAINER_NAME_BYTES = 256
 MAX_MANIFEST_DEPTH = 10
-# How stale a cached container id may be: a container deleted (or re-created) by
-# another process is noticed within this time.
-CONTAINER_CACHE_SECONDS = 1.0
+# How many times a copy is evaluated again when the source version it read is
+# replaced before its bytes are linked (see `copy_retrying`).
+COPY_ATTEMPTS = 8
 
 
 # Called once a body has ended, before it becomes visible: raises to refuse it, or
 # returns the checksums (S3 algorithm → base64) to keep with it.
 Finish = Callable[[], dict[str, str]]
+
+
+class SourceReplaced(Exception):
+    """A copy's source version was replaced or deleted before its bytes were linked."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,6 @@ class ObjectService:
         # Bodies of at most this many bytes are kept in the metadata row (-1: none).
         self.inline_max = inline_max
         self.chunk_size = chunk_size
-        self._container_ids: dict[tuple[str, str], tuple[float, str]] = {}
 
     # --- maintenance --------------------------------------------------------
 
@@ -188,18 +191,11 @@ class ObjectService:
         return await self._point_read(self.store.container, project_id, name)
 
     async def container_id(self, project_id: str, name: str) -> str:
-        """A container's id, cached for at most a second: object requests need only
-        this, and a lookup each would cost as much as the object's own query."""
-        key = (project_id, name)
-        now = time.monotonic()
-        hit = self._container_ids.get(key)
-        if hit is not None and now - hit[0] < CONTAINER_CACHE_SECONDS:
-            return hit[1]
-        found = await self.container(project_id, name)
-        if len(self._container_ids) > 10000:
-            self._container_ids.clear()
-        self._container_ids[key] = (now, found.id)
-        return found.id
+        """The id of the container of this name now. Never cached: a container deleted
+        or created again by any process or node is seen by the next request. The object
+        data path's own statements resolve the name themselves (`find_object`, and the
+        PUT and DELETE commits), so a container changed meanwhile is seen there too."""
+        return await self._point_read(self.store.container_id, project_id, name)
 
     async def set_container_metadata(
         self, project_id: str, name: str, changes: dict[str, str | None]
@@ -207,7 +203,6 @@ class ObjectService:
         await in_thread(self.store.set_container_metadata, project_id, name, changes)
 
     async def delete_container(self, project_id: str, name: str) -> None:
-        self._container_ids.pop((project_id, name), None)
         await self.unlink_blobs(await in_thread(self.store.delete_container, project_id, name))
 
     async def list_objects(
@@ -236,9 +231,7 @@ class ObjectService:
     # --- objects ------------------------------------------------------------
 
     async def head_object(self, project_id: str, container: str, name: str) -> ObjectRecord:
-        return await self._point_read(
-            self.store.get_object, await self.container_id(project_id, container), name
-        )
+        return await self._point_read(self.store.find_object, project_id, container, name)
 
     async def put_object(
         self,
@@ -257,8 +250,11 @@ class ObjectService:
         """Stores an object. `finish`, if given, runs once the body has ended and before
         anything is visible: it may refuse the body (raise) or return checksums to keep."""
         check_object_name(name)
+        # Checked before the body is read, to refuse it unread; the commit looks the
+        # container up again by name, under its lock.
         found_id = await self.container_id(project_id, container)
         received = await self._receive(body, expected_md5, finish, self.inline_max)
+        where = (project_id, container)
 
         def make_record(segment: Segment) -> ObjectRecord:
             return ObjectRecord(
@@ -276,12 +272,12 @@ class ObjectService:
                 delete_at=delete_at,
             )
 
-        def make_durable() -> tuple[ObjectRecord, list[str]]:
+        def make_durable() -> Stored:
             # One thread hop for both steps, in this order: the bytes are durable
             # (commit) before the row that makes them visible is committed.
             record = make_record(received.commit())
             try:
-                return record, self.store.put_object(record)
+                return self.store.put_object(record, where)
             except BaseException:
                 self.blobs.delete(record.blobs)
                 raise
@@ -289,25 +285,25 @@ class ObjectService:
         if received.writer is None:
             # Inline bytes: the metadata commit is the only blocking step, and it
             # is awaited without a thread hop.
-            record = make_record(received.commit())
-            replaced = await self.store.put_object_async(record)
+            stored = await self.store.put_object_async(make_record(received.commit()), where)
         else:
             try:
-                record, replaced = await in_thread(make_durable)
+                stored = await in_thread(make_durable)
             except BaseException:
                 received.abort()
                 raise
-        await self.unlink_blobs(replaced)
-        return record
+        await self.unlink_blobs(stored.replaced)
+        return stored.record
 
-    async def _commit(self, record: ObjectRecord) -> ObjectRecord:
+    async def _commit(self, record: ObjectRecord, project_id: str, container: str) -> ObjectRecord:
+        """Commits `record` into the container named `container` at the commit."""
         try:
-            replaced = await in_thread(self.store.put_object, record)
+            stored = await in_thread(self.store.put_object, record, (project_id, container))
         except BaseException:
             await self.unlink_blobs(record.blobs)
             raise
-        await self.unlink_blobs(replaced)
-        return record
+        await self.unlink_blobs(stored.replaced)
+        return stored.record
 
     async def write_body(
         self, body: AsyncIterator[bytes], expected_md5: str | None, finish: Finish | None = None
@@ -382,20 +378,25 @@ class ObjectService:
         delete_at: float | None = None,
         keep_delete_at: bool = False,
     ) -> ObjectRecord:
-        record = await self.head_object(project_id, container, name)
-        updated = replace(
-            record,
-            metadata=metadata,
-            headers=headers,
-            content_type=content_type or record.content_type,
-            delete_at=record.delete_at if keep_delete_at else delete_at,
-        )
-        await in_thread(self.store.update_object, updated)
-        return updated
+        while True:
+            record = await self.head_object(project_id, container, name)
+            updated = replace(
+                record,
+                metadata=metadata,
+                headers=headers,
+                content_type=content_type or record.content_type,
+                delete_at=record.delete_at if keep_delete_at else delete_at,
+            )
+            try:
+                await in_thread(self.store.update_object, updated)
+            except errors.NoSuchObject:
+                # That version was replaced (or deleted) since it was read: the POST
+                # applies to whatever the name holds now, if anything.
+                continue
+            return updated
 
     async def delete_object(self, project_id: str, container: str, name: str) -> ObjectRecord:
-        container_id = await self.container_id(project_id, container)
-        record = await self.store.delete_object_async(container_id, name)
+        record = await self.store.delete_object_async(project_id, container, name)
         await self.unlink_blobs(record.blobs)
         return record
 
@@ -412,19 +413,14 @@ class ObjectService:
         headers: dict[str, str],
         delete_at: float | None = None,
     ) -> ObjectRecord:
-        """Copies the source's content (a large object's assembled bytes) to a new name."""
+        """Copies the source's content (a large object's assembled bytes) to a new name.
+        Raises `SourceReplaced` when the source version's bytes are gone (see
+        `copy_retrying`, which callers run it under)."""
         check_object_name(name)
         target_id = await self.container_id(project_id, container)
         if source.manifest_kind is None:
             # Plain bytes: link the blobs, no copying.
-            segments = tuple(
-                [
-                    s
-                    if s.data is not None
-                    else Segment(await in_thread(self.blobs.link, s.blob), s.size)
-                    for s in source.segments
-                ]
-            )
+            segments = await self._link_segments(source)
             etag, size, checksums = source.etag, source.size, source.checksums
         else:
             # The copy is plain bytes: its ETag is their MD5, not the manifest's.
@@ -445,7 +441,48 @@ class ObjectService:
             checksums=checksums,
             delete_at=delete_at,
         )
-        return await self._commit(record)
+        return await self._commit(record, project_id, container)
+
+    async def _link_segments(self, source: ObjectRecord) -> tuple[Segment, ...]:
+        """New blobs with the bytes of `source`'s (inline bytes are copied with the row).
+        A write that replaces or deletes an object unlinks its bytes once committed, so
+        a version read a moment ago may have none left: `SourceReplaced`, unless that
+        version is still the current one (then the bytes are lost, a storage fault)."""
+        linked: list[str] = []
+        try:
+            for s in source.segments:
+                if s.data is None:
+                    linked.append(await in_thread(self.blobs.link, s.blob))
+        except FileNotFoundError:
+            await self.unlink_blobs(linked)
+            try:
+                current = await self._point_read(
+                    self.store.get_object, source.container_id, source.name
+                )
+            except errors.NoSuchObject:
+                current = None
+            if current is None or current.id != source.id:
+                raise SourceReplaced(source.name) from None
+            raise
+        except BaseException:
+            await self.unlink_blobs(linked)
+            raise
+        blobs = iter(linked)
+        return tuple(
+            s if s.data is not None else Segment(next(blobs), s.size) for s in source.segments
+        )
+
+    async def copy_retrying(self, copy: Callable[[], Awaitable[T]]) -> T:
+        """Runs `copy` (read the source, check the request against it, `copy_object`),
+        again if the source version it read was replaced before its bytes could be
+        linked: the copy is then evaluated against the version that replaced it (or
+        finds it deleted), as if it had arrived just after that write."""
+        for _ in range(COPY_ATTEMPTS - 1):
+            try:
+                return await copy()
+            except SourceReplaced:
+                continue
+        return await copy()
 
     # --- large objects --------------------------------------------------------
 
@@ -482,7 +519,7 @@ class ObjectService:
             manifest_kind=kind,
             manifest=manifest,
         )
-        return await self._commit(record)
+        return await self._commit(record, project_id, container)
 
     async def resolve(
         self, project_id: str, record: ObjectRecord, depth: int = 0

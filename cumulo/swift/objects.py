@@ -288,6 +288,10 @@ async def copy_from(call: Call) -> Response:
 
 
 async def _copy(call: Call, source: tuple[str, str], target: tuple[str, str]) -> Response:
+    return await call.objects.copy_retrying(lambda: _copy_once(call, source, target))
+
+
+async def _copy_once(call: Call, source: tuple[str, str], target: tuple[str, str]) -> Response:
     record = await call.objects.head_object(call.project_id, *source)
     fresh = true_value(call.header("x-fresh-metadata"))
     # Swift's copy middleware: the source's metadata, then the request's on top;

@@ -204,6 +204,10 @@ async def source_object(
 
 
 async def copy_object(app: S3App, call: S3Call, target: Target) -> Reply:
+    return await app.objects.copy_retrying(lambda: _copy_object(app, call, target))
+
+
+async def _copy_object(app: S3App, call: S3Call, target: Target) -> Reply:
     source_target, source, _, _ = await source_object(app, call, Op.CopyObject)
     directive = call.header("x-amz-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
