@@ -167,7 +167,10 @@ class LocalBlobStore:
         new = uuid.uuid4().hex
         target = self.path(new)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(self.path(blob), target)
+        try:
+            os.link(self.path(blob), target)
+        except FileNotFoundError:
+            raise errors.BlobMissing(blob) from None
         if self.fsync:
             _fsync_dir(target.parent)
         return new

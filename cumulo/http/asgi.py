@@ -6,6 +6,7 @@ Front ends are plain ASGI callables; these helpers keep the per-request path lea
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import json
@@ -25,6 +26,19 @@ _log = logging.getLogger("cumulo.http")
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Headers = list[tuple[bytes, bytes]]
+
+# An answer given before the request's body was read (an error: no such bucket, a bad
+# signature, a refused size) must still reach a client that keeps sending the body: a
+# server that closes with unread bytes sends a reset, and the client, still writing,
+# gets EPIPE instead of the answer. Up to DRAIN_BYTES left are read and dropped before
+# answering, and the connection stays open. Beyond that the answer goes first, with
+# `Connection: close`, and the body is read and dropped while the client sends it (a
+# lingering close, as nginx's), for at most LINGER_BYTES and LINGER_SECONDS, and no
+# more than LINGER_IDLE_SECONDS between two reads.
+DRAIN_BYTES = 4 * 1024 * 1024
+LINGER_BYTES = 256 * 1024 * 1024
+LINGER_SECONDS = 30.0
+LINGER_IDLE_SECONDS = 5.0
 
 
 class ClientDisconnected(Exception):
@@ -72,7 +86,16 @@ _request_ids = _RequestIds()
 
 
 class Request:
-    __slots__ = ("_consumed", "_ended", "_headers", "_query", "receive", "request_id", "scope")
+    __slots__ = (
+        "_consumed",
+        "_ended",
+        "_headers",
+        "_query",
+        "_received",
+        "receive",
+        "request_id",
+        "scope",
+    )
 
     def __init__(self, scope: Scope, receive: Any) -> None:
         self.scope = scope
@@ -82,6 +105,7 @@ class Request:
         self.request_id = _request_ids.next()
         self._consumed = False
         self._ended = False
+        self._received = 0
 
     @property
     def method(self) -> str:
@@ -149,21 +173,21 @@ class Request:
             return
         self._consumed = True
         expected = self.content_length
-        received = 0
         while True:
             message = await self.receive()
             if message["type"] == "http.disconnect":
+                self._ended = True  # nothing more will come
                 raise ClientDisconnected()
             chunk = message.get("body", b"")
             if chunk:
-                received += len(chunk)
-                if expected is not None and received > expected:
+                self._received += len(chunk)
+                if expected is not None and self._received > expected:
                     raise errors.InvalidInput("the body is longer than Content-Length")
                 yield chunk
             if not message.get("more_body", False):
                 self._ended = True
                 break
-        if expected is not None and received < expected:
+        if expected is not None and self._received < expected:
             raise errors.IncompleteBody("the body ended before Content-Length bytes")
 
     @property
@@ -177,7 +201,44 @@ class Request:
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
             return True
         length = self.headers.get("content-length", "0")
-        return not length.isdigit() or int(length) > 0
+        return not length.isdigit() or int(length) > self._received
+
+    @property
+    def awaiting_continue(self) -> bool:
+        """The client sent `Expect: 100-continue` and was not told to go on (reading the
+        body is what tells it): it sends no body after a final answer."""
+        expects = "100-continue" in self.headers.get("expect", "").lower()
+        return expects and not self._consumed
+
+    def body_left(self) -> int | None:
+        """How many bytes of the declared body have not arrived (None: not declared)."""
+        length = self.headers.get("content-length")
+        if length is None or not length.isdigit():
+            return None
+        return max(0, int(length) - self._received)
+
+    async def discard_body(self, limit: int, seconds: float) -> None:
+        """Reads and drops the rest of the body: up to `limit` bytes, for at most
+        `seconds` (and LINGER_IDLE_SECONDS between reads). `body_unread` tells whether
+        it all came."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        dropped = 0
+        while not self._ended and dropped <= limit:
+            wait = min(LINGER_IDLE_SECONDS, deadline - loop.time())
+            if wait <= 0:
+                return
+            try:
+                message = await asyncio.wait_for(self.receive(), wait)
+            except TimeoutError:
+                return
+            if message["type"] == "http.disconnect":
+                self._ended = True
+                return
+            dropped += len(message.get("body", b""))
+            self._received += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                self._ended = True
 
     async def body(self, limit: int) -> bytes:
         """The whole body, for small documents only (JSON, XML, manifests)."""
@@ -245,15 +306,26 @@ async def send_response(
     body: bytes = b"",
     *,
     head: bool = False,
+    linger: Request | None = None,
 ) -> None:
-    await _send_whole(send, status, encode_headers(headers), body, head=head)
+    """Sends a whole response. With `linger`, the response is all written, then that
+    request's body is read and dropped (see LINGER_SECONDS) before the end is marked
+    (and, with `Connection: close`, the connection closed)."""
+    await _send_whole(send, status, encode_headers(headers), body, head=head, linger=linger)
 
 
-async def _send_whole(send: Any, status: int, out: Headers, body: bytes, *, head: bool) -> None:
+async def _send_whole(
+    send: Any, status: int, out: Headers, body: bytes, *, head: bool, linger: Request | None
+) -> None:
     if not any(k == b"content-length" for k, _ in out):
         out.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": out})
-    await send({"type": "http.response.body", "body": b"" if head else body})
+    if linger is None:
+        await send({"type": "http.response.body", "body": b"" if head else body})
+        return
+    await send({"type": "http.response.body", "body": b"" if head else body, "more_body": True})
+    await linger.discard_body(LINGER_BYTES, LINGER_SECONDS)
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _send_streamed(
@@ -273,11 +345,21 @@ async def respond(
     body: bytes = b"",
     stream: AsyncIterator[bytes] | None = None,
 ) -> None:
-    """Sends a response, whole or streamed (HEAD: headers only). Closes the connection
-    when the request's body was left unread. A failure once streaming has begun can only
-    cut the body short: it is logged with the request id. UnsafeHeader is raised before
-    anything is sent, with the stream closed unread."""
+    """Sends a response, whole or streamed (HEAD: headers only). A request body left
+    unread is read and dropped first when it is small, else the connection is closed
+    after a lingering read (see DRAIN_BYTES). A failure once streaming has begun can
+    only cut the body short: it is logged with the request id. UnsafeHeader is raised
+    before anything is sent, with the stream closed unread."""
+    linger: Request | None = None
+    if request.body_unread and not request.awaiting_continue:
+        left = request.body_left()
+        if left is not None and left <= DRAIN_BYTES:
+            await request.discard_body(DRAIN_BYTES, LINGER_SECONDS)
+        else:
+            linger = request
     if request.body_unread:
+        # Kept alive, the connection's next bytes would be read as the body's (or,
+        # from a client waiting for 100-continue, the body as the next request).
         headers = [*headers, ("Connection", "close")]
     try:
         out = encode_headers(headers)
@@ -286,8 +368,10 @@ async def respond(
         raise
     is_head = request.method == "HEAD"
     if stream is None or is_head:
-        await _send_whole(send, status, out, body, head=is_head)
+        await _send_whole(send, status, out, body, head=is_head, linger=linger)
         return
+    if linger is not None:
+        await request.discard_body(LINGER_BYTES, LINGER_SECONDS)
     try:
         await _send_streamed(send, status, out, stream)
     except ClientDisconnected:
@@ -309,18 +393,11 @@ async def respond(
             clip(request.raw_path),
         )
     finally:
-        await _close(stream)
-
-
-async def _close(stream: AsyncIterator[bytes] | None) -> None:
-    """Gives back what a body holds open (blob descriptors), however it ended."""
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()
+        await close_stream(stream)
 
 
 async def close_stream(stream: AsyncIterator[bytes] | None) -> None:
-    """Closes a body stream that will not be sent (its generator holds files open)."""
+    """Gives back what a body stream holds open (blob descriptors), sent or not."""
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:
         await aclose()

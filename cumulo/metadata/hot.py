@@ -45,13 +45,28 @@ class DriverRows:
         return None if row is None else self._row_type._make(row)
 
 
-def put(run: Run, values: dict[str, Any]) -> list[str]:
-    """Makes the row `values` the object at its name; returns the blobs it replaced."""
-    container_id, size = values["container_id"], values["size"]
+def put(
+    run: Run, values: dict[str, Any], container: tuple[str, str] | None = None
+) -> tuple[str, list[str]]:
+    """Makes the row `values` the object at its name; returns the id of the container
+    it went into and the blobs it replaced.
+
+    `container`, if given, is (project id, container name): the container is the one
+    that name holds at this commit, looked up under its row lock, so one deleted and
+    created again since the caller last looked is the new one, on every process and
+    node at once. Otherwise it is `values["container_id"]` (callers that hold a row
+    which pins it, as a multipart upload's does)."""
+    if container is None:
+        found = run("lock_container", {"id": values["container_id"]}).first()
+    else:
+        project_id, name = container
+        found = run("lock_named_container", {"project_id": project_id, "name": name}).first()
     # Writers to one container queue on its row (they all update its counters
     # anyway), so two PUTs of one new name cannot both insert it.
-    if run("lock_container", {"id": container_id}).first() is None:
+    if found is None:
         raise errors.NoSuchContainer("the container was deleted")
+    container_id, size = found.id, values["size"]
+    values = {**values, "container_id": container_id}
     old = run("lock_object", {"container_id": container_id, "name": values["name"]}).first()
     count, delta, replaced = 1, size, []
     if old is not None:
@@ -60,15 +75,19 @@ def put(run: Run, values: dict[str, Any]) -> list[str]:
         count, delta = 0, size - old.size
     run("insert_object", values)
     run("count_objects", {"container": container_id, "count": count, "size": delta})
-    return replaced
+    return container_id, replaced
 
 
-def delete(run: Run, container_id: str, name: str) -> Any:
-    """Deletes the live object at `name`; returns its row (all of `objects`' columns)."""
-    row = run("lock_whole_object", {"container_id": container_id, "name": name}).first()
+def delete(run: Run, project_id: str, container: str, name: str) -> Any:
+    """Deletes the live object at `name` in the container named `container` now;
+    returns its row (all of `objects`' columns)."""
+    params = {"project_id": project_id, "container": container, "name": name}
+    row = run("lock_named_object", params).first()
     if row is None or (row.delete_at is not None and row.delete_at <= time.time()):
+        if run("container_id", {"project_id": project_id, "name": container}).first() is None:
+            raise errors.NoSuchContainer(f"no container {container!r}")
         raise errors.NoSuchObject(f"no object {name!r}")
-    remove(run, row.id, container_id, row.size)
+    remove(run, row.id, row.container_id, row.size)
     return row
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select
@@ -45,20 +46,42 @@ class UploadStore:
         self.db = db
         self.objects = objects
 
-    def create(self, upload: Upload) -> None:
-        with self.db.write() as conn:
-            conn.execute(
-                insert(t.uploads).values(
-                    id=upload.id,
-                    container_id=upload.container_id,
-                    name=upload.name,
-                    created_at=upload.created_at,
-                    content_type=upload.content_type,
-                    metadata=json.dumps({"meta": upload.metadata, "headers": upload.headers}),
-                    checksum_algorithm=upload.checksum_algorithm,
-                    principal=upload.principal,
-                )
+    def create(self, upload: Upload, container: tuple[str, str] | None = None) -> Upload:
+        """Records a new upload in the container named by `container` (project id,
+        name) at this commit, else in `upload.container_id`; returns it as stored."""
+
+        def work(conn: Connection) -> Upload:
+            made = upload
+            if container is not None:
+                # The container's row is held (key share) until the commit: a DELETE
+                # of it waits for this upload, or went first and is seen here.
+                project_id, name = container
+                found = conn.execute(
+                    select(t.containers.c.id)
+                    .where(t.containers.c.project_id == project_id, t.containers.c.name == name)
+                    .with_for_update(read=True, key_share=True)
+                ).scalar()
+                if found is None:
+                    raise errors.NoSuchContainer(f"no container {name!r}")
+                made = replace(upload, container_id=found)
+            self._insert(conn, made)
+            return made
+
+        return self.db.transact(work)
+
+    def _insert(self, conn: Connection, upload: Upload) -> None:
+        conn.execute(
+            insert(t.uploads).values(
+                id=upload.id,
+                container_id=upload.container_id,
+                name=upload.name,
+                created_at=upload.created_at,
+                content_type=upload.content_type,
+                metadata=json.dumps({"meta": upload.metadata, "headers": upload.headers}),
+                checksum_algorithm=upload.checksum_algorithm,
+                principal=upload.principal,
             )
+        )
 
     def get(self, container_id: str, upload_id: str, name: str) -> Upload:
         with self.db.read() as conn:
@@ -166,7 +189,8 @@ class UploadStore:
             missing = used.difference(blobs)
             if missing:
                 raise errors.InvalidPart("a part changed while the upload was completing")
-            replaced = self.objects.put_in(conn, record)
+            # The upload's row pins its container (deleting one deletes the other).
+            replaced = self.objects.put_in(conn, record).replaced
             conn.execute(delete(t.parts).where(t.parts.c.upload_id == upload_id))
             conn.execute(delete(t.uploads).where(t.uploads.c.id == upload_id))
             return replaced + [b for b in blobs if b not in used]

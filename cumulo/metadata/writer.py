@@ -47,7 +47,9 @@ Shape = tuple[str, list[str], list[str]]
 
 OPS: dict[str, Callable[..., Any]] = {
     "put": hot.put,
-    "delete": lambda run, container_id, name: tuple(hot.delete(run, container_id, name)),
+    "delete": lambda run, project_id, container, name: tuple(
+        hot.delete(run, project_id, container, name)
+    ),
 }
 
 

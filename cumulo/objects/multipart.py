@@ -44,7 +44,7 @@ class MultipartService:
         check_object_name(name)
         upload = Upload(
             id=new_sortable_id(),
-            container_id=await self.objects.container_id(project_id, container),
+            container_id="",  # the container's, looked up by name in the same commit
             name=name,
             created_at=time.time(),
             content_type=content_type,
@@ -53,8 +53,7 @@ class MultipartService:
             checksum_algorithm=checksum_algorithm,
             principal=principal,
         )
-        await in_thread(self.uploads.create, upload)
-        return upload
+        return await in_thread(self.uploads.create, upload, (project_id, container))
 
     async def get(self, project_id: str, container: str, name: str, upload_id: str) -> Upload:
         found = await self.objects.container_id(project_id, container)

@@ -38,8 +38,6 @@ from cumulo.swift.download import body_response
 from cumulo.swift.errors import SwiftError
 
 PREFIX = "x-object"
-# Reads of an object replaced while being opened start over this many times at most.
-READ_ATTEMPTS = 3
 
 # Headers Swift stores with an object and returns on GET/HEAD (its allowed_headers).
 STORED_HEADERS = (
@@ -208,12 +206,8 @@ async def head_object(call: Call) -> Response:
 
 
 async def _read(call: Call, *, is_head: bool) -> Response:
-    for _ in range(READ_ATTEMPTS - 1):
-        try:
-            return await _read_once(call, is_head=is_head)
-        except errors.ObjectChanged:
-            continue  # replaced between reading its record and opening its bytes
-    return await _read_once(call, is_head=is_head)
+    # Again if replaced between reading its record and opening its bytes.
+    return await call.objects.retrying(lambda: _read_once(call, is_head=is_head))
 
 
 async def _read_once(call: Call, *, is_head: bool) -> Response:
@@ -318,6 +312,10 @@ async def copy_from(call: Call) -> Response:
 
 
 async def _copy(call: Call, source: tuple[str, str], target: tuple[str, str]) -> Response:
+    return await call.objects.retrying(lambda: _copy_once(call, source, target))
+
+
+async def _copy_once(call: Call, source: tuple[str, str], target: tuple[str, str]) -> Response:
     record = await call.objects.head_object(call.project_id, *source)
     fresh = true_value(call.header("x-fresh-metadata"))
     # Swift's copy middleware: the source's metadata, then the request's on top;

@@ -84,17 +84,17 @@ def test_container_and_object_counters(database: Database) -> None:
     assert not store.create_container(project, "photos", {})
     container = store.container(project, "photos")
     store.put_object(obj(container.id, "a", 10))
-    replaced = store.put_object(obj(container.id, "a", 4))
+    replaced = store.put_object(obj(container.id, "a", 4)).replaced
     assert len(replaced) == 1
     store.put_object(obj(container.id, "b", 6))
     container = store.container(project, "photos")
     assert (container.object_count, container.bytes_used) == (2, 10)
     with pytest.raises(errors.ContainerNotEmpty):
         store.delete_container(project, "photos")
-    store.delete_object(container.id, "a")
-    store.delete_object(container.id, "b")
+    store.delete_object(project, "photos", "a")
+    store.delete_object(project, "photos", "b")
     with pytest.raises(errors.NoSuchObject):
-        store.delete_object(container.id, "b")
+        store.delete_object(project, "photos", "b")
     store.delete_container(project, "photos")
     with pytest.raises(errors.NoSuchContainer):
         store.container(project, "photos")
@@ -154,7 +154,7 @@ def test_concurrent_writers_to_one_name(database: Database) -> None:
     cid = store.container(project, "c").id
 
     def put(i: int) -> list[str]:
-        return store.put_object(obj(cid, "same", i + 1))
+        return store.put_object(obj(cid, "same", i + 1)).replaced
 
     with ThreadPoolExecutor(8) as pool:
         replaced = list(pool.map(put, range(16)))
@@ -162,6 +162,57 @@ def test_concurrent_writers_to_one_name(database: Database) -> None:
     assert container.object_count == 1
     assert sum(len(r) for r in replaced) == 15
     assert container.bytes_used == store.get_object(cid, "same").size
+
+
+def test_writes_and_reads_by_name_see_a_recreated_container(database: Database) -> None:
+    """Delete a container, create it again: a write or read naming it reaches the new
+    one, even with the old id in hand (no cached id can make it miss)."""
+    from cumulo.metadata.uploads import UploadStore
+    from cumulo.model import Part, Upload
+
+    store = ObjectStore(database)
+    uploads = UploadStore(database, store)
+    project = new_id()
+    store.create_container(project, "c", {})
+    old = store.container_id(project, "c")
+    store.put_object(obj(old, "x"), (project, "c"))
+    pending = uploads.create(
+        Upload(new_id(), "", "mp", time.time(), "text/plain", {}, {}, None, "p"), (project, "c")
+    )
+    assert pending.container_id == old
+    part = Part(1, new_id(), 5, "e" * 32, None, time.time())
+    uploads.put_part(pending.id, part)
+    store.delete_object(project, "c", "x")
+    # An upload in progress goes with its container, and its parts' bytes are freed.
+    assert store.delete_container(project, "c") == [part.blob]
+    assert uploads.live_blobs() == set()
+    with pytest.raises(errors.NoSuchContainer):
+        store.put_object(obj(old, "y"), (project, "c"))
+    with pytest.raises(errors.NoSuchContainer):
+        store.find_object(project, "c", "y")
+    with pytest.raises(errors.NoSuchContainer):
+        store.delete_object(project, "c", "y")
+    with pytest.raises(errors.NoSuchContainer):
+        uploads.create(
+            Upload(new_id(), old, "mp", time.time(), "text/plain", {}, {}, None, "p"),
+            (project, "c"),
+        )
+
+    store.create_container(project, "c", {})
+    new = store.container_id(project, "c")
+    assert new != old
+    stored = store.put_object(obj(old, "y", 3), (project, "c"))
+    assert stored.record.container_id == new
+    assert store.find_object(project, "c", "y").container_id == new
+    with pytest.raises(errors.NoSuchObject):
+        store.find_object(project, "c", "x")
+    made = uploads.create(
+        Upload(new_id(), old, "mp", time.time(), "text/plain", {}, {}, None, "p"), (project, "c")
+    )
+    assert made.container_id == new and [u.id for u in uploads.list_uploads(new)] == [made.id]
+    assert store.delete_object(project, "c", "y").size == 3
+    container = store.container(project, "c")
+    assert (container.object_count, container.bytes_used) == (0, 0)
 
 
 def test_revocations(database: Database) -> None:

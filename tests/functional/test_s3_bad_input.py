@@ -167,14 +167,47 @@ def test_a_refused_upload_leaves_the_connection_usable(user: S3User) -> None:
     _unchanged(user)
 
 
-def _signed_headers(user: S3User, method: str, path: str, extra: dict[str, str]) -> dict[str, str]:
+@pytest.mark.parametrize("size", [1_500_000, 20_000_000])
+def test_early_errors_reach_a_client_still_sending_the_body(user: S3User, size: int) -> None:
+    """A PUT refused from its headers (no such bucket, a bad signature), sent by a client
+    that writes its whole body before reading (http.client, no 100-continue): the client
+    gets the S3 error, not EPIPE or a reset. A body of a few MiB is read and dropped and
+    the connection stays usable; a larger one gets the answer first, then
+    `Connection: close` once the body has been read."""
+    body = b"x" * size
+    cases = [
+        ("/nobucket/k", user.secret_key, 404, "NoSuchBucket"),
+        ("/bkt/keep", "wrong-secret", 403, "SignatureDoesNotMatch"),
+    ]
+    for path, secret, status, code in cases:
+        conn = http.client.HTTPConnection("127.0.0.1", user.server.object_port, timeout=30)
+        headers = _signed_headers(user, "PUT", path, {"Content-Length": str(size)}, secret)
+        conn.request("PUT", path, body=body, headers=headers)
+        response = conn.getresponse()
+        answer = response.read()
+        assert response.status == status and f"<Code>{code}</Code>".encode() in answer, answer
+        if size <= 4 * 1024 * 1024:
+            assert response.getheader("Connection") != "close"
+            conn.request("GET", "/bkt/keep", headers=_signed_headers(user, "GET", "/bkt/keep", {}))
+            again = conn.getresponse()
+            assert (again.status, again.read()) == (200, b"original")
+        else:
+            assert response.getheader("Connection") == "close"
+        conn.close()
+    _unchanged(user)
+
+
+def _signed_headers(
+    user: S3User, method: str, path: str, extra: dict[str, str], secret_key: str = ""
+) -> dict[str, str]:
     from botocore.auth import S3SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
     request = AWSRequest(method=method, url=user.server.object_url + path, headers=extra)
     request.headers["X-Amz-Content-SHA256"] = "UNSIGNED-PAYLOAD"
-    S3SigV4Auth(Credentials(user.access_key, user.secret_key), "s3", user.region).add_auth(request)
+    credentials = Credentials(user.access_key, secret_key or user.secret_key)
+    S3SigV4Auth(credentials, "s3", user.region).add_auth(request)
     out = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
     out["Host"] = f"127.0.0.1:{user.server.object_port}"
     return out

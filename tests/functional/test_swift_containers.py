@@ -3,7 +3,9 @@ format and with every parameter, metadata, counts, creation and deletion statuse
 
 from __future__ import annotations
 
+import http.client
 import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
 
 import pytest
 import swiftclient
@@ -160,3 +162,35 @@ def test_unsupported_container_features_are_refused(account: SwiftAccount) -> No
     assert response.status_code == 400
     assert response.text == "X-Container-Read is not supported (Container ACLs)"
     assert account.request("HEAD", "/acl").status_code == 404
+
+
+@pytest.mark.parametrize("size", [1_500_000, 20_000_000])
+def test_early_errors_reach_a_client_still_sending_the_body(
+    account: SwiftAccount, size: int
+) -> None:
+    """A PUT refused from its headers (no such container, a bad token), from a client
+    that writes its whole body before reading: it gets Swift's answer, not EPIPE."""
+    body = b"x" * size
+    path = urlsplit(account.storage_url).path
+    account.request("PUT", "/kept")
+    cases = [
+        (f"{path}/missing/obj", account.token(), 404),
+        (f"{path}/kept/obj", "not-a-token", 401),
+    ]
+    for target, token, status in cases:
+        conn = http.client.HTTPConnection("127.0.0.1", account.server.object_port, timeout=30)
+        conn.request("PUT", target, body=body, headers={"X-Auth-Token": token})
+        response = conn.getresponse()
+        answer = response.read()
+        assert response.status == status, answer
+        assert (b"Unauthorized" if status == 401 else b"Not Found") in answer, answer
+        if size <= 4 * 1024 * 1024:
+            conn.request("HEAD", f"{path}/kept", headers={"X-Auth-Token": account.token()})
+            again = conn.getresponse()
+            again.read()
+            assert again.status == 204
+        else:
+            assert response.getheader("Connection") == "close"
+        conn.close()
+    assert account.request("GET", "/kept").status_code == 204
+    assert account.request("GET", "/missing").status_code == 404

@@ -27,9 +27,6 @@ from cumulo.s3.headers import (
 from cumulo.s3.router import Op
 from cumulo.s3.xml import Node, parse_delete
 
-# Reads of an object replaced while being opened start over this many times at most.
-READ_ATTEMPTS = 3
-
 
 def _etag_header(record: ObjectRecord) -> tuple[str, str]:
     return ("ETag", f'"{record.etag}"')
@@ -75,12 +72,8 @@ async def get_object(app: S3App, call: S3Call, target: Target) -> Reply:
             "Request specific response headers cannot be used for anonymous GET requests."
         )
     await check_version(app, target, call.key, call.query.get("versionId"))
-    for _ in range(READ_ATTEMPTS - 1):
-        try:
-            return await _get_object_once(app, call, target)
-        except errors.ObjectChanged:
-            continue  # replaced between reading its record and opening its bytes
-    return await _get_object_once(app, call, target)
+    # Again if replaced between reading its record and opening its bytes.
+    return await app.objects.retrying(lambda: _get_object_once(app, call, target))
 
 
 async def _get_object_once(app: S3App, call: S3Call, target: Target) -> Reply:
@@ -239,6 +232,10 @@ async def source_object(
 
 
 async def copy_object(app: S3App, call: S3Call, target: Target) -> Reply:
+    return await app.objects.retrying(lambda: _copy_object(app, call, target))
+
+
+async def _copy_object(app: S3App, call: S3Call, target: Target) -> Reply:
     source_target, source, _, _ = await source_object(app, call, Op.CopyObject)
     directive = call.header("x-amz-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
