@@ -58,6 +58,7 @@ TIMEOUT = 30.0  # seconds, for connecting and for each socket read or write
 LOCATION_TTL = 30.0  # seconds a volume's server list is trusted
 IDLE_CONNECTIONS = 8  # kept per server
 WRITE_ATTEMPTS = 3  # a chunk is assigned anew and sent again after a failed PUT
+RETRY_PAUSE = 0.2  # seconds, times the attempt's number
 
 _FID = re.compile(r"[0-9]{1,10},[0-9a-f]{9,40}(?:_[0-9]{1,4})?")
 _REPLICATION = re.compile(r"[0-9]{3}")
@@ -392,7 +393,9 @@ class SeaweedBlobStore:
             "Content-Length": str(len(data)),
         }
         failures = []
-        for _ in range(WRITE_ATTEMPTS):
+        for attempt in range(WRITE_ATTEMPTS):
+            if attempt:  # the master may be growing volumes, or noticing a dead server
+                time.sleep(RETRY_PAUSE * attempt)
             try:
                 fid, server = self._assign(len(data))
                 resp = self._pool.request(server, "PUT", f"/{fid}?fsync=true", data, headers)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -242,13 +244,36 @@ def test_seaweedfs_down_is_a_storage_fault(tmp_path: Path) -> None:
         store.delete([PREFIX + "3,01637037d6:10"])
 
 
+def test_a_silent_seaweedfs_times_out_as_a_storage_fault() -> None:
+    """A master that accepts connections and never answers: every call has a timeout."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        store = SeaweedBlobStore(parse_url(f"seaweedfs://127.0.0.1:{port}"), timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(errors.StorageFault, match="timed out"):
+            store.open(PREFIX + "3,01637037d6:10", 10)
+        writer = store.writer()
+        writer.write(b"abc")
+        with pytest.raises(errors.StorageFault, match="timed out"):
+            writer.commit()
+        assert time.monotonic() - started < 10
+
+
 @pytest.mark.slow
 def test_replicated_blobs_survive_a_dead_volume_server(tmp_path: Path) -> None:
     cluster = start_cluster(tmp_path / "weed")
     try:
         store = SeaweedBlobStore(parse_url(cluster.url("001", "survive")), chunk_bytes=CHUNK)
         stored = {put(store, data): data for data in (os.urandom(n) for n in (1, 999, 4321))}
+        streaming = max(stored, key=lambda blob: len(stored[blob]))
+        reader = store.open(streaming, len(stored[streaming]))
+        pieces = reader.read(0, len(stored[streaming]), 100)
+        first = next(pieces)
         cluster.kill_volume(0)
+        # A read under way goes on from the other replica.
+        assert first + b"".join(pieces) == stored[streaming]
         # The store that wrote (locations cached) and a fresh one (locations looked up).
         fresh = SeaweedBlobStore(parse_url(cluster.url("001", "survive")))
         for reader_store in (store, fresh):
