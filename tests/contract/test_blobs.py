@@ -288,3 +288,36 @@ def test_replicated_blobs_survive_a_dead_volume_server(tmp_path: Path) -> None:
         fresh.close()
     finally:
         cluster.stop()
+
+
+def _flip_on_disk(cluster: SeaweedCluster, server: int, collection: str, blob: str) -> None:
+    """Flips one byte of the blob's first chunk in a volume server's data file."""
+    data_file = (
+        cluster.base / f"volume{server}" / f"{collection}_{decode(blob)[0].fid.split(',')[0]}.dat"
+    )
+    with open(data_file, "r+b") as f:
+        raw = f.read()
+        at = raw.find(b"\x00" * 16 + b"marker-0123456789")
+        assert at > 0
+        f.seek(at + 20)
+        f.write(b"X")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def test_seaweedfs_a_corrupted_replica_is_read_from_the_other(
+    seaweed_cluster: SeaweedCluster,
+) -> None:
+    """SeaweedFS checks each needle's CRC on read and answers 500 for a damaged one; the
+    adapter then reads the other replica, and faults when no replica is whole."""
+    collection = "corrupt" + uuid.uuid4().hex[:8]
+    store = SeaweedBlobStore(parse_url(seaweed_cluster.url("001", collection)))
+    data = os.urandom(5000) + b"\x00" * 16 + b"marker-0123456789" + os.urandom(5000)
+    blob = put(store, data)
+    _flip_on_disk(seaweed_cluster, 0, collection, blob)
+    for _ in range(6):  # both replicas get asked first some of the time
+        assert whole(store, blob, len(data)) == data
+    _flip_on_disk(seaweed_cluster, 1, collection, blob)
+    with pytest.raises(errors.StorageFault, match="500"):
+        whole(store, blob, len(data))
+    store.close()
