@@ -392,7 +392,7 @@ class SeaweedBlobStore:
             "Content-MD5": md5,
             "Content-Length": str(len(data)),
         }
-        failures = []
+        failures: list[str] = []
         for attempt in range(WRITE_ATTEMPTS):
             if attempt:  # the master may be growing volumes, or noticing a dead server
                 time.sleep(RETRY_PAUSE * attempt)
@@ -443,24 +443,25 @@ class SeaweedBlobStore:
                 self._locations[volume] = (now + self.location_ttl, servers)
         return random.sample(servers, len(servers))
 
-    def _each_server(self, blob: str, fid: str) -> Iterator[str]:
-        """Every server for `fid`, then (once) the freshly looked-up list; a StorageFault
-        naming the failures when no server can be found at all."""
+    def _each_server(self, fid: str, failures: list[str]) -> Iterator[str]:
+        """Every server for `fid`, then those of a fresh lookup (once); a lookup that
+        fails is added to `failures` and ends the list."""
         tried: set[str] = set()
         for fresh in (False, True):
             try:
                 servers = self._servers(fid, fresh)
             except _Fault as exc:
-                raise errors.StorageFault(f"blob {blob[:80]}: {exc}") from None
+                failures.append(str(exc))
+                return
             for server in servers:
                 if server not in tried:
                     tried.add(server)
                     yield server
 
     def _check_chunk(self, blob: str, chunk: Chunk) -> None:
-        failures = []
+        failures: list[str] = []
         missing = 0
-        for server in self._each_server(blob, chunk.fid):
+        for server in self._each_server(chunk.fid, failures):
             try:
                 resp = self._pool.request(server, "HEAD", f"/{chunk.fid}")
                 _small(resp)
@@ -489,8 +490,8 @@ class SeaweedBlobStore:
         rest comes from another replica."""
         if lo >= hi:
             return
-        failures = []
-        for server in self._each_server(blob, chunk.fid):
+        failures: list[str] = []
+        for server in self._each_server(chunk.fid, failures):
             try:
                 resp = self._pool.request(
                     server, "GET", f"/{chunk.fid}", headers={"Range": f"bytes={lo}-{hi - 1}"}
@@ -521,8 +522,8 @@ class SeaweedBlobStore:
     def delete_chunks(self, chunks: Iterable[Chunk]) -> None:
         """Deletes on one replica, which deletes on the others; already missing is fine."""
         for chunk in chunks:
-            failures = []
-            for server in self._each_server(chunk.fid, chunk.fid):
+            failures: list[str] = []
+            for server in self._each_server(chunk.fid, failures):
                 try:
                     resp = self._pool.request(server, "DELETE", f"/{chunk.fid}")
                     _small(resp)
