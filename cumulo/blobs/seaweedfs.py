@@ -54,6 +54,7 @@ PREFIX = f"{ENGINE}:{FORMAT}:"
 # A chunk is buffered whole (the writer's memory) and sent in one PUT; SeaweedFS's own
 # S3 gateway and filer use chunks of this order.
 CHUNK_BYTES = 8 * 1024 * 1024
+MAX_CHUNK_BYTES = 256 * 1024 * 1024  # a volume server's default `-fileSizeLimitMB`
 TIMEOUT = 30.0  # seconds, for connecting and for each socket read or write
 LOCATION_TTL = 30.0  # seconds a volume's server list is trusted
 IDLE_CONNECTIONS = 8  # kept per server
@@ -61,6 +62,7 @@ WRITE_ATTEMPTS = 3  # a chunk is assigned anew and sent again after a failed PUT
 RETRY_PAUSE = 0.2  # seconds, times the attempt's number
 
 _FID = re.compile(r"[0-9]{1,10},[0-9a-f]{9,40}(?:_[0-9]{1,4})?")
+_SIZE = re.compile(r"[0-9]{1,12}")
 _REPLICATION = re.compile(r"[0-9]{3}")
 _COLLECTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
@@ -128,7 +130,7 @@ def decode(blob: str) -> list[Chunk]:
     chunks = []
     for item in body.split(";") if body else []:
         fid, _, size = item.rpartition(":")
-        if not _FID.fullmatch(fid) or not size.isdigit() or len(size) > 12:
+        if not _FID.fullmatch(fid) or not _SIZE.fullmatch(size):
             raise ValueError(f"bad {ENGINE} chunk {item[:80]!r}")
         chunks.append(Chunk(fid, int(size)))
     return chunks
@@ -215,7 +217,7 @@ class _Pool:
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
-                if reused:
+                if reused and not isinstance(exc, TimeoutError):  # not slow: closed
                     continue
                 raise _Fault(f"{server}: {method} {path}: {exc!r}") from None
             return _Response(self, server, conn, resp)
@@ -280,6 +282,8 @@ class SeaweedWriter:
         self._buffer.clear()
 
     def commit(self) -> str:
+        if self._done:  # aborted, by the caller or by a failed write
+            raise errors.StorageFault("SeaweedFS write was aborted; nothing to commit")
         if self._buffer:
             self._flush()
         self._done = True
@@ -318,7 +322,7 @@ class SeaweedReader:
             if start >= end:
                 return
         if start < end:
-            raise errors.StorageFault(f"blob {self.blob} ends at byte {start}, before {end}")
+            raise errors.StorageFault(f"blob {self.blob[:80]} ends at byte {start}, before {end}")
 
     def close(self) -> None:
         self._chunks = []
@@ -333,6 +337,8 @@ class SeaweedBlobStore:
         timeout: float = TIMEOUT,
         location_ttl: float = LOCATION_TTL,
     ) -> None:
+        if chunk_bytes < 1 or chunk_bytes > MAX_CHUNK_BYTES:
+            raise ValueError(f"chunk size must be 1 to {MAX_CHUNK_BYTES} bytes: {chunk_bytes}")
         self.settings = settings
         self.chunk_bytes = chunk_bytes
         self.location_ttl = location_ttl

@@ -238,6 +238,8 @@ def test_seaweedfs_down_is_a_storage_fault(tmp_path: Path) -> None:
     writer.write(b"abc")
     with pytest.raises(errors.StorageFault, match="SeaweedFS write failed"):
         writer.commit()
+    with pytest.raises(errors.StorageFault, match="aborted"):
+        writer.commit()  # a failed write never commits as a shorter blob
     with pytest.raises(errors.StorageFault):
         store.open(PREFIX + "3,01637037d6:10", 10)
     with pytest.raises(errors.StorageFault):
