@@ -11,6 +11,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from cumulo.blobs import BlobStore, BlobWriter
 from cumulo.blobs.localfs import LocalBlobStore, LocalWriter
 from cumulo.blobs.seaweedfs import (
     PREFIX,
+    Chunk,
     SeaweedBlobStore,
     SeaweedWriter,
     decode,
@@ -322,4 +324,49 @@ def test_seaweedfs_a_corrupted_replica_is_read_from_the_other(
     _flip_on_disk(seaweed_cluster, 1, collection, blob)
     with pytest.raises(errors.StorageFault, match="500"):
         whole(store, blob, len(data))
+    store.close()
+
+
+def test_concurrent_writers_and_readers(engine: Engine) -> None:
+    """One store serves many threads (its connection pool is shared)."""
+
+    def round_trip(n: int) -> bool:
+        data = os.urandom(500 + 700 * n)
+        return whole(engine.store, put(engine.store, data, piece=333), len(data)) == data
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(round_trip, range(16)))
+
+
+def test_seaweedfs_writer_holds_at_most_one_chunk(seaweed_cluster: SeaweedCluster) -> None:
+    store = SeaweedBlobStore(parse_url(seaweed_cluster.url()), chunk_bytes=CHUNK)
+    writer = store.writer()
+    assert isinstance(writer, SeaweedWriter)
+    data = os.urandom(5 * CHUNK + 500)
+    writer.write(data)  # one call, many chunks
+    assert len(writer._buffer) == 500
+    blob = writer.commit()
+    assert [c.size for c in decode(blob)] == [CHUNK] * 5 + [500]
+    assert whole(store, blob, len(data)) == data
+    store.close()
+
+
+def test_seaweedfs_refuses_a_chunk_whose_md5_differs(seaweed_cluster: SeaweedCluster) -> None:
+    """The volume server checks Content-MD5, which the adapter sends with every chunk:
+    bytes damaged on the way are refused, never stored (pinned here against upgrades)."""
+    store = SeaweedBlobStore(parse_url(seaweed_cluster.url()))
+    fid, server = store._assign(3)
+    host, _, port = server.rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request(
+        "PUT",
+        f"/{fid}?fsync=true",
+        body=b"abc",
+        headers={"Content-Type": "application/octet-stream", "Content-MD5": "A" * 22 + "=="},
+    )
+    resp = conn.getresponse()
+    assert resp.status == 400 and b"Content-MD5" in resp.read()
+    conn.close()
+    with pytest.raises(errors.BlobMissing):
+        store.open(encode([Chunk(fid, 3)]), 3)
     store.close()
