@@ -7,9 +7,10 @@ Contract: `writer()` hands out a `BlobWriter`; bytes written to it are invisible
 Reading is open, then read: `open()` checks the blob is there and long enough (raising
 `StorageFault` otherwise) and returns a handle that keeps its bytes readable until it is
 closed, even if the blob is deleted meanwhile (POSIX keeps an unlinked file's bytes for
-an open descriptor). Responses open their blobs before their headers go out, so a reader
-that got headers gets the whole body. Handles stream ranges in bounded chunks, so memory
-stays flat for any blob size.
+an open descriptor; SeaweedFS deletes at once, so on that engine only a collector that
+waits out every reader may delete). Responses open their blobs before their headers go
+out, so a reader that got headers gets the whole body. Handles stream ranges in bounded
+chunks, so memory stays flat for any blob size.
 """
 
 from __future__ import annotations

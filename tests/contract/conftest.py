@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cumulo.metadata.db import Database
+from tests.seaweedfs import SeaweedCluster, start_cluster
 
 
 def _postgres_admin_url() -> str | None:
@@ -48,3 +49,11 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         db.dispose()
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def seaweed_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedCluster]:
+    """One SeaweedFS (a master, two volume servers) for the session's blob tests."""
+    cluster = start_cluster(tmp_path_factory.mktemp("seaweedfs"))
+    yield cluster
+    cluster.stop()

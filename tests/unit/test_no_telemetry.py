@@ -47,8 +47,10 @@ def test_every_seaweedfs_started_has_telemetry_off() -> None:
             command = rest[: end.start() if end else len(rest)]
             starts.append((path.relative_to(ROOT), subcommand))
             assert _telemetry_off(subcommand, command), f"{path}: {command[:300]}"
-    # The bench starts one at least; a pattern that found none would check nothing.
+    # The bench and the tests' cluster start one each; a pattern that found none
+    # would check nothing.
     assert (Path("bench/servers.py"), "server") in starts
+    assert (Path("tests/seaweedfs.py"), "master") in starts
 
 
 def test_the_check_sees_a_start_without_the_flag() -> None:
