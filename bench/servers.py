@@ -267,7 +267,6 @@ def start_cumulo(
         "creds": creds,
         "workers": workers,
     }
-    time.sleep(1.2)  # the workers' identity caches hold for up to a second
     return server
 
 

@@ -378,13 +378,7 @@ async def respond(
         _log.info("%s: client disconnected", request.request_id)
     except errors.CumuloError as exc:
         # A known fault (stored bytes unreadable mid-body): its message says which.
-        _log.error(
-            "%s: %s %s cut short: %s",
-            request.request_id,
-            request.method,
-            request.raw_path,
-            exc.message,
-        )
+        log_fault(request, exc, "cut short")
     except Exception:
         _log.exception(
             "%s: %s %s failed while streaming",
@@ -394,6 +388,19 @@ async def respond(
         )
     finally:
         await close_stream(stream)
+
+
+def log_fault(request: Request, exc: errors.CumuloError, what: str = "failed") -> None:
+    """One line for a server fault with a known cause (a StorageFault names the blob):
+    the request and the cause, no traceback."""
+    _log.error(
+        "%s: %s %s %s: %s",
+        request.request_id,
+        request.method,  # a token: the HTTP parser takes nothing else
+        clip(request.raw_path),
+        what,
+        exc.message,
+    )
 
 
 async def close_stream(stream: AsyncIterator[bytes] | None) -> None:

@@ -117,18 +117,24 @@ _GET_OBJECT = select(t.objects).where(
     t.objects.c.name == bindparam("name"),
     _live(bindparam("now")),
 )
+
+
 # An object by its container's name: the container is resolved in the same statement,
 # so a container deleted or created again is seen at once (no id cached anywhere).
-_FIND_OBJECT = (
-    select(t.objects)
-    .select_from(t.containers.join(t.objects, t.objects.c.container_id == t.containers.c.id))
-    .where(
-        t.containers.c.project_id == bindparam("project_id"),
-        t.containers.c.name == bindparam("container"),
-        t.objects.c.name == bindparam("name"),
-        _live(bindparam("now")),
+def _by_container_name(*also: Any) -> Any:
+    return (
+        select(t.objects)
+        .select_from(t.containers.join(t.objects, t.objects.c.container_id == t.containers.c.id))
+        .where(
+            t.containers.c.project_id == bindparam("project_id"),
+            t.containers.c.name == bindparam("container"),
+            t.objects.c.name == bindparam("name"),
+            *also,
+        )
     )
-)
+
+
+_FIND_OBJECT = _by_container_name(_live(bindparam("now")))
 _GET_CONTAINER_ID = select(t.containers.c.id).where(
     t.containers.c.project_id == bindparam("project_id"),
     t.containers.c.name == bindparam("name"),
@@ -158,16 +164,7 @@ _LOCK_OBJECT = (
 # the object's row is locked (the counters' UPDATE then takes the container's): holding
 # the container's row from the start would queue every DELETE in it (measured on
 # PostgreSQL, 16 at once: ~300 deletes/s instead of ~630).
-_LOCK_NAMED_OBJECT = (
-    select(t.objects)
-    .select_from(t.containers.join(t.objects, t.objects.c.container_id == t.containers.c.id))
-    .where(
-        t.containers.c.project_id == bindparam("project_id"),
-        t.containers.c.name == bindparam("container"),
-        t.objects.c.name == bindparam("name"),
-    )
-    .with_for_update(of=t.objects)
-)
+_LOCK_NAMED_OBJECT = _by_container_name().with_for_update(of=t.objects)
 _DELETE_OBJECT = delete(t.objects).where(t.objects.c.id == bindparam("id"))
 _INSERT_OBJECT = insert(t.objects)
 _COUNT_OBJECTS = (

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from cumulo import errors
 from cumulo.auth.errors import AuthError
 from cumulo.config import Settings
-from cumulo.http.asgi import ClientDisconnected, Request, UnsafeHeader, respond
+from cumulo.http.asgi import ClientDisconnected, Request, UnsafeHeader, log_fault, respond
 from cumulo.identity.service import IdentityService
 from cumulo.logs import clip
 from cumulo.objects.multipart import MultipartService
@@ -81,13 +81,7 @@ class S3App:
             mapped = s3.from_domain(exc)
             if isinstance(exc, errors.StorageFault):
                 # Our fault, with a known cause: the message names it, no traceback.
-                log.error(
-                    "%s: %s %s failed: %s",
-                    request.request_id,
-                    request.method,
-                    request.raw_path,
-                    exc.message,
-                )
+                log_fault(request, exc)
             reply = self._error(call, mapped or self._internal(call, exc))
         except ClientDisconnected:
             log.info("%s: client disconnected", request.request_id)

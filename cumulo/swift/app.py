@@ -15,7 +15,7 @@ from typing import Any
 
 from cumulo import errors
 from cumulo.config import Settings
-from cumulo.http.asgi import ClientDisconnected, Request, UnsafeHeader, respond
+from cumulo.http.asgi import ClientDisconnected, Request, UnsafeHeader, log_fault, respond
 from cumulo.identity.service import IdentityService, cached_or_in_thread
 from cumulo.logs import clip
 from cumulo.objects.service import ObjectService
@@ -79,13 +79,8 @@ class SwiftApp:
                 response = self._internal(request, exc)
             else:
                 if isinstance(exc, errors.StorageFault):
-                    log.error(
-                        "%s: %s %s failed: %s",
-                        request.request_id,
-                        request.method,
-                        request.raw_path,
-                        exc.message,
-                    )
+                    # Our fault, with a known cause: the message names it, no traceback.
+                    log_fault(request, exc)
                 response = Response(mapped.status, mapped.headers, mapped.body)
         except ClientDisconnected:
             log.info("%s: client disconnected", request.request_id)

@@ -88,7 +88,7 @@ def test_missing_blob_is_a_500_on_both_apis(
     assert swift.request("HEAD", "/dmg/gone.bin").status_code == 200
     assert s3.head_object(Bucket="dmg", Key="gone.bin")["ContentLength"] == len(data)  # type: ignore[attr-defined]
     log = server.log()
-    assert "/dmg/gone.bin failed: blob " in log and "is missing" in log
+    assert "/dmg/gone.bin' failed: blob " in log and "is missing" in log
 
 
 def test_short_blob_is_a_500(server: Server, user: S3User, swift: SwiftAccount) -> None:
@@ -106,7 +106,7 @@ def test_short_blob_is_a_500(server: Server, user: S3User, swift: SwiftAccount) 
         swift.request("GET", "/dmg/short.bin", headers={"Range": "bytes=0-9"}).content
         == (data[:10])
     )
-    assert "/dmg/short.bin failed: blob " in server.log()
+    assert "/dmg/short.bin' failed: blob " in server.log()
 
 
 def test_missing_segment_blob_of_a_manifest_is_a_500(server: Server, swift: SwiftAccount) -> None:
