@@ -57,6 +57,12 @@ class Settings:
     metadata_url: str = _setting(
         "", "SQLAlchemy URL of the metadata database; default SQLite in the data dir."
     )
+    cluster_key_file: str = _setting(
+        "",
+        "File holding the cluster key (base64, e.g. `openssl rand -base64 32`), which wraps "
+        "the token and secret keys shared through the metadata database; every node on one "
+        "database needs the same. Default <data-dir>/cluster.key, made on first start.",
+    )
     region: str = _setting("RegionOne", "Region name in the catalog and for S3 signing.")
     token_ttl: int = _setting(3600, "Lifetime of identity tokens, in seconds.")
     token_key_count: int = _setting(3, "Token keys kept in the repository across rotations.")
@@ -101,6 +107,12 @@ class Settings:
     @property
     def public_portal_url(self) -> str:
         return (self.portal_url or self._default_url(self.portal_port)).rstrip("/")
+
+    @property
+    def cluster_key_path(self) -> Path:
+        return (
+            Path(self.cluster_key_file) if self.cluster_key_file else self.data_path / "cluster.key"
+        )
 
     @property
     def database_url(self) -> str:
@@ -178,6 +190,9 @@ def load(
         for name, value in values.items()
         if name in by_name
     }
+    if coerced.get("cluster_key_file"):
+        # Recorded for the admin commands, which may run from another directory.
+        coerced["cluster_key_file"] = str(Path(coerced["cluster_key_file"]).resolve())
     settings = Settings(**coerced)
     _validate(settings)
     return settings
