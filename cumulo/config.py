@@ -31,7 +31,9 @@ def _setting(default: Any, help: str, *, flag: bool = True) -> Any:
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: str = _setting("./data", "Directory holding metadata, blobs and token keys.")
+    data_dir: str = _setting(
+        "./data", "Directory holding metadata, blobs and the default cluster key."
+    )
     config_file: str = _setting(
         "", "TOML file with settings (keys as below); default <data-dir>/cumulo.toml if present."
     )
@@ -65,7 +67,9 @@ class Settings:
     )
     region: str = _setting("RegionOne", "Region name in the catalog and for S3 signing.")
     token_ttl: int = _setting(3600, "Lifetime of identity tokens, in seconds.")
-    token_key_count: int = _setting(3, "Token keys kept in the repository across rotations.")
+    token_key_count: int = _setting(
+        3, "Token keys kept across rotations (staged, primary and secondaries)."
+    )
     admin_password: str = _setting(
         "", "Password of the first system admin (default: generated and printed once)."
     )
