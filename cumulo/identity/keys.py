@@ -136,7 +136,16 @@ class ClusterKeys:
         if ring is not None and now - self._checked < FRESH_SECONDS:
             return ring
         with self._lock:
-            generation = self.store.generation()
+            try:
+                generation = self.store.generation()
+            except errors.StorageFault:
+                if ring is None:
+                    raise
+                # The keys at hand are still good: a rotation keeps the old ones, and
+                # the request that brought us here meets the outage on its own.
+                log.warning("cannot poll the cluster key generation; keeping the keys at hand")
+                self._checked = now
+                return ring
             if generation is None:
                 raise errors.ClusterNotSetUp(
                     "the metadata database holds no cluster keys yet: `cumulo serve` "

@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from cumulo import errors
 from cumulo.metadata import schema as t
 from cumulo.metadata.db import Database
 
@@ -40,8 +42,12 @@ class ClusterKeyStore:
         return None if row is None else bytes(row.key_check)
 
     def generation(self) -> int | None:
-        """The key set's generation (a cheap point read: processes poll it)."""
-        row = self.db.first(_GENERATION, {"cluster_id": CLUSTER_ROW})
+        """The key set's generation (a cheap point read: processes poll it);
+        `StorageFault` when the database cannot be reached."""
+        try:
+            row = self.db.first(_GENERATION, {"cluster_id": CLUSTER_ROW})
+        except (OperationalError, InterfaceError) as exc:
+            raise errors.StorageFault(f"the metadata database is unreachable: {exc.orig}") from None
         return None if row is None else int(row.key_generation)
 
     def keys(self, kind: str) -> list[tuple[int, bytes]]:

@@ -81,3 +81,21 @@ def test_legacy_repository_reads_keystone_layout(tmp_path: Path) -> None:
     (tmp_path / "keys" / ".0.tmp").write_bytes(b"half-written")
     assert legacy_repository(tmp_path / "keys") == [(0, b"key0"), (3, b"key3"), (4, b"key4")]
     assert legacy_repository(tmp_path / "missing") == []
+
+
+def test_keys_at_hand_outlive_an_unreachable_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = ring(tmp_path)
+    codec = TokenCodec(keys)
+    token = codec.encode(payload())
+
+    def unreachable() -> int:
+        raise errors.StorageFault("the metadata database is unreachable")
+
+    monkeypatch.setattr(keys.store, "generation", unreachable)
+    keys._checked = 0.0  # as if the second had passed
+    assert codec.decode(token)
+    fresh = ClusterKeys(keys.store, tmp_path / "cluster.key")
+    with pytest.raises(errors.StorageFault):
+        fresh.token_fernet()  # no keys at hand: the fault is the answer
