@@ -275,9 +275,9 @@ def settings_markdown() -> str:
         "The admin commands (`org`, `env`, `user`, `member`, `creds`, `keys`, `settings`) "
         "read that record after the TOML file and before the environment, so they use the "
         "server's metadata database and print its endpoints; their own `CUMULO_*` "
-        "variables and flags (`--data-dir`, `--metadata-url`) still win. They never "
-        "create a data dir: without one (and without a metadata URL) they stop with an "
-        "error, `settings` excepted; only `cumulo serve` creates it.",
+        "variables and flags (`--data-dir`, `--metadata-url`, `--cluster-key-file`) still "
+        "win. They never create a data dir: without one (and without a metadata URL) they "
+        "stop with an error, `settings` excepted; only `cumulo serve` creates it.",
         "",
         "| setting (TOML key) | flag | environment | default | meaning |",
         "|---|---|---|---|---|",
