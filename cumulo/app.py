@@ -48,11 +48,11 @@ class Cumulo:
 
 
 def build(settings: Settings, *, migrate: bool = True, create: bool = True) -> Cumulo:
-    """`migrate` brings the database up to date, and with `create` (a node's start-up,
-    in-process tests) sets up the cluster keys, under the database's set-up lock. `create=False`
-    (the admin commands) makes nothing: with a metadata URL they work on the database
-    alone, and what needs the cluster key (a user's secret, token keys) says so when
-    used."""
+    """`migrate` brings the database up to date and, with `create` (a node's start-up,
+    in-process tests), sets up the cluster keys, under the database's set-up lock.
+    `create=False` (the admin commands) makes nothing: with a metadata URL they work on
+    the database alone, and what needs the cluster key (a user's secret, token keys)
+    says so when used."""
     data = settings.data_path
     local = create or data.is_dir()
     if create:
