@@ -14,11 +14,13 @@ from cumulo.config import Settings
 from cumulo.crypto import SecretBox
 from cumulo.identity.admin import AdminService
 from cumulo.identity.generation import NodeGeneration
+from cumulo.identity.keys import ClusterKeys
 from cumulo.identity.portal import PortalService
 from cumulo.identity.service import IdentityService
-from cumulo.identity.tokens import KeyRepository, TokenCodec
+from cumulo.identity.tokens import TokenCodec
 from cumulo.metadata.db import Database
 from cumulo.metadata.identity import IdentityStore
+from cumulo.metadata.keys import ClusterKeyStore
 from cumulo.metadata.objects import ObjectStore
 from cumulo.metadata.portal import PortalStore
 from cumulo.metadata.uploads import UploadStore
@@ -34,7 +36,7 @@ ADMIN_LOGIN = "admin"
 class Cumulo:
     settings: Settings
     db: Database
-    keys: KeyRepository
+    keys: ClusterKeys
     identity: IdentityService
     objects: ObjectService
     multipart: MultipartService
@@ -46,22 +48,31 @@ class Cumulo:
 
 
 def build(settings: Settings, *, migrate: bool = True, create: bool = True) -> Cumulo:
-    """`create=False` (the admin commands) makes nothing in a missing data dir: with a
-    metadata URL they work on the database alone, and what needs the data dir's keys
-    (a user's secret, token keys) says so when used."""
+    """`migrate` brings the database up to date and, with `create` (a node's start-up,
+    in-process tests), sets up the cluster keys, under the database's set-up lock.
+    `create=False` (the admin commands) makes nothing: with a metadata URL they work on
+    the database alone, and what needs the cluster key (a user's secret, token keys)
+    says so when used."""
     data = settings.data_path
     local = create or data.is_dir()
     if create:
         data.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url)
+    # A cluster key file named by the settings is the operator's: never made here.
+    keys = ClusterKeys(
+        ClusterKeyStore(db),
+        settings.cluster_key_path,
+        create=create and not settings.cluster_key_file,
+        token_key_count=settings.token_key_count,
+    )
     if migrate:
-        db.migrate()
-    keys = KeyRepository(data / "fernet-keys", settings.token_key_count)
-    if local:
-        keys.initialize()
+        with db.setup_lock():
+            db.migrate()
+            if create:
+                keys.setup(data)
     identity = IdentityService(
         IdentityStore(db),
-        SecretBox(data / "secret.key", create=local),
+        SecretBox(keys),
         TokenCodec(keys),
         # No data dir, no server on it: no other process to tell of changes.
         NodeGeneration(data / "identity.generation" if local else None),

@@ -163,8 +163,7 @@ def cmd_creds_regenerate(args: argparse.Namespace, settings: config.Settings) ->
 
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: config.Settings) -> int:
-    _require_data_dir(settings, why=" (it holds the token keys)")
-    primary = _services(settings).keys.rotate()
+    primary = _services(settings).keys.rotate_tokens()
     print(f"rotated token keys; primary key is now {primary}")
     return 0
 
@@ -227,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="metadata_url",
         default=None,
         help="metadata database (default: the one `cumulo serve` recorded in the data dir)",
+    )
+    admin.add_argument(
+        "--cluster-key-file",
+        dest="cluster_key_file",
+        default=None,
+        help="the cluster's key file (default: the one `cumulo serve` recorded, or "
+        "<data-dir>/cluster.key)",
     )
 
     def command(group: Any, name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
@@ -294,8 +300,15 @@ def build_parser() -> argparse.ArgumentParser:
         "new object-storage password for every environment of the user",
     ).add_argument("login")
 
-    keys = sub.add_parser("keys", help="token keys").add_subparsers(dest="action", required=True)
-    command(keys, "rotate", cmd_keys_rotate, "rotate the token key repository")
+    keys = sub.add_parser("keys", help="the cluster's token keys").add_subparsers(
+        dest="action", required=True
+    )
+    command(
+        keys,
+        "rotate",
+        cmd_keys_rotate,
+        "rotate the token keys (in the metadata database, for every node)",
+    )
 
     p = command(sub, "settings", cmd_settings, "print the effective settings")
     p.add_argument("--markdown", action="store_true", help="print the settings reference")

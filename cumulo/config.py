@@ -31,7 +31,9 @@ def _setting(default: Any, help: str, *, flag: bool = True) -> Any:
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: str = _setting("./data", "Directory holding metadata, blobs and token keys.")
+    data_dir: str = _setting(
+        "./data", "Directory holding metadata, blobs and the default cluster key."
+    )
     config_file: str = _setting(
         "", "TOML file with settings (keys as below); default <data-dir>/cumulo.toml if present."
     )
@@ -57,9 +59,17 @@ class Settings:
     metadata_url: str = _setting(
         "", "SQLAlchemy URL of the metadata database; default SQLite in the data dir."
     )
+    cluster_key_file: str = _setting(
+        "",
+        "File holding the cluster key (base64, e.g. `openssl rand -base64 32`), which wraps "
+        "the token and secret keys shared through the metadata database; every node on one "
+        "database needs the same. Default <data-dir>/cluster.key, made on first start.",
+    )
     region: str = _setting("RegionOne", "Region name in the catalog and for S3 signing.")
     token_ttl: int = _setting(3600, "Lifetime of identity tokens, in seconds.")
-    token_key_count: int = _setting(3, "Token keys kept in the repository across rotations.")
+    token_key_count: int = _setting(
+        3, "Token keys kept across rotations (staged, primary and secondaries)."
+    )
     admin_password: str = _setting(
         "", "Password of the first system admin (default: generated and printed once)."
     )
@@ -101,6 +111,12 @@ class Settings:
     @property
     def public_portal_url(self) -> str:
         return (self.portal_url or self._default_url(self.portal_port)).rstrip("/")
+
+    @property
+    def cluster_key_path(self) -> Path:
+        return (
+            Path(self.cluster_key_file) if self.cluster_key_file else self.data_path / "cluster.key"
+        )
 
     @property
     def database_url(self) -> str:
@@ -178,6 +194,9 @@ def load(
         for name, value in values.items()
         if name in by_name
     }
+    if coerced.get("cluster_key_file"):
+        # Recorded for the admin commands, which may run from another directory.
+        coerced["cluster_key_file"] = str(Path(coerced["cluster_key_file"]).resolve())
     settings = Settings(**coerced)
     _validate(settings)
     return settings
@@ -256,9 +275,9 @@ def settings_markdown() -> str:
         "The admin commands (`org`, `env`, `user`, `member`, `creds`, `keys`, `settings`) "
         "read that record after the TOML file and before the environment, so they use the "
         "server's metadata database and print its endpoints; their own `CUMULO_*` "
-        "variables and flags (`--data-dir`, `--metadata-url`) still win. They never "
-        "create a data dir: without one (and without a metadata URL) they stop with an "
-        "error, `settings` excepted; only `cumulo serve` creates it.",
+        "variables and flags (`--data-dir`, `--metadata-url`, `--cluster-key-file`) still "
+        "win. They never create a data dir: without one (and without a metadata URL) they "
+        "stop with an error, `settings` excepted; only `cumulo serve` creates it.",
         "",
         "| setting (TOML key) | flag | environment | default | meaning |",
         "|---|---|---|---|---|",

@@ -165,3 +165,19 @@ class BlobMissing(StorageFault):
 
 class DataDirMissing(CumuloError):
     """The node's data dir (and the keys in it) is not there."""
+
+
+class ClusterKeyMissing(DataDirMissing):
+    """The cluster key (which unwraps the shared token and secret keys) is not at hand."""
+
+
+class ClusterKeyInvalid(CumuloError):
+    """The cluster key file does not hold a usable key."""
+
+
+class ClusterKeyMismatch(CumuloError):
+    """The cluster key is not the one the metadata database was set up with."""
+
+
+class ClusterNotSetUp(CumuloError):
+    """The metadata database holds no keys yet: `cumulo serve` sets them up."""

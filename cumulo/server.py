@@ -59,8 +59,10 @@ def prepare(settings: Settings) -> None:
     """One-time start-up work, done before any worker runs (in a child: see above)."""
     from cumulo.app import ADMIN_LOGIN, build
 
-    cumulo = build(settings)
-    created = cumulo.identity.ensure_admin(ADMIN_LOGIN, settings.admin_password or None)
+    cumulo = build(settings)  # migrations and cluster keys, under the set-up lock
+    # Under it again: of nodes starting together, one makes the first admin.
+    with cumulo.db.setup_lock():
+        created = cumulo.identity.ensure_admin(ADMIN_LOGIN, settings.admin_password or None)
     if created is not None:
         _, password = created
         shown = "(from CUMULO_ADMIN_PASSWORD)" if settings.admin_password else password

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from cumulo.metadata.group_commit import GroupCommitter
@@ -25,6 +25,8 @@ from cumulo.metadata.hot import DriverRows, Rows
 from cumulo.metadata.locks import FileLock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The PostgreSQL advisory lock (a bigint of our choosing) held for start-up work.
+SETUP_LOCK_ID = 0x63756D756C6F  # "cumulo"
 T = TypeVar("T")
 
 
@@ -153,6 +155,24 @@ class Database:
             result: T = await self._group.run_async(work)
             return result
         return await asyncio.to_thread(self.transact, work)
+
+    @contextlib.contextmanager
+    def setup_lock(self) -> Iterator[None]:
+        """Held across one node's start-up work (migrations, cluster keys, first
+        admin), so nodes started together on an empty database do it once: on
+        PostgreSQL a session advisory lock (`pg_advisory_lock`), held by a connection
+        of its own; on SQLite a file lock beside the database."""
+        if self.is_sqlite:
+            with FileLock(Path(self.url.removeprefix("sqlite:///") + ".setup.lock")).held():
+                yield
+            return
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": SETUP_LOCK_ID})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": SETUP_LOCK_ID})
 
     def migrate(self) -> None:
         """Brings the schema to the newest revision (a no-op when it is there)."""

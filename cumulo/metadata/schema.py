@@ -266,3 +266,28 @@ activity = Table(
     Index("ix_activity_subject_id", "subject_id"),
     Index("ix_activity_organization_id", "organization_id"),
 )
+
+# The cluster's own keys (token keys, secret-encryption keys), shared by every node on
+# this database, each wrapped by the cluster key (`identity/keys.py`). `position` is
+# Keystone's key number for token keys (0 staged, highest primary) and the order,
+# newest highest, for secret keys.
+cluster_keys = Table(
+    "cluster_keys",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# One row (id 1): the MAC of a known value under the cluster key, which tells a node
+# with the wrong key before it unwraps anything, and the generation of the key set,
+# bumped by every change to it (a rotation), which processes poll once a second.
+cluster = Table(
+    "cluster",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("key_check", LargeBinary, nullable=False),
+    Column("key_generation", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+)

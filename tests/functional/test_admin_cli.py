@@ -161,7 +161,8 @@ def test_with_a_metadata_url_and_no_data_dir_only_the_database_is_used(tmp_path:
     done = _cumulo("org", "create", "dbonly", env=env)
     assert done.returncode == 0, done.stderr
     assert "dbonly" in _cumulo("org", "list", env=env).stdout.split()
-    # A user's secret needs the node's secret key: refused, not made with a new key.
+    # A user's secret needs the cluster's keys, which only `serve` sets up: refused,
+    # not made with a key no node has.
     refused = _cumulo("user", "create", "ursula", env=env)
-    assert refused.returncode != 0 and "secret.key is missing" in refused.stderr
+    assert refused.returncode != 0 and "no cluster keys yet" in refused.stderr
     assert not (tmp_path / "data").exists()
