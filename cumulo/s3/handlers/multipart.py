@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from cumulo.auth.checksums import composite_checksum, normalize_algorithm
 from cumulo.auth.errors import AuthError
+from cumulo.http.asgi import digits
 from cumulo.http.ranges import parse_range
 from cumulo.model import Upload
 from cumulo.s3 import errors as s3
@@ -19,7 +20,7 @@ from cumulo.s3.handlers.buckets import iso8601, object_acl_header
 from cumulo.s3.handlers.objects import source_object
 from cumulo.s3.headers import content_type, stored_headers, user_metadata
 from cumulo.s3.router import Op
-from cumulo.s3.xml import Node, parse_complete_multipart_upload
+from cumulo.s3.xml import MAX_PARTS, Node, parse_complete_multipart_upload
 
 
 async def _upload(app: S3App, call: S3Call, target: Target) -> Upload:
@@ -30,7 +31,7 @@ async def _upload(app: S3App, call: S3Call, target: Target) -> Upload:
 
 def _part_number(call: S3Call) -> int:
     value = call.query.get("partNumber", "")
-    if not value.isdigit():
+    if not digits(value):
         raise s3.InvalidArgument(
             "Part number must be an integer between 1 and 10000, inclusive",
             ArgumentName="partNumber",
@@ -145,10 +146,13 @@ async def list_parts(app: S3App, call: S3Call, target: Target) -> Reply:
     upload = await _upload(app, call, target)
     marker = call.query.get("part-number-marker", "0")
     limit_text = call.query.get("max-parts", "1000")
-    if not marker.isdigit() or not limit_text.isdigit():
+    if not digits(marker) or not digits(limit_text):
         raise s3.InvalidArgument("part-number-marker and max-parts must be integers")
     limit = min(int(limit_text), 1000)
-    parts = await app.multipart.parts(upload, after=int(marker), limit=limit + 1)
+    # No part is numbered above MAX_PARTS: a larger marker lists nothing (and would not
+    # fit the database's integers).
+    after = min(int(marker), MAX_PARTS)
+    parts = await app.multipart.parts(upload, after=after, limit=limit + 1)
     truncated = len(parts) > limit
     parts = parts[:limit]
     algorithm = upload.checksum_algorithm
