@@ -749,3 +749,29 @@ def test_header_values_that_are_not_utf8(user: S3User) -> None:
         ).status_code
         == 200
     )
+
+
+def test_upload_part_copy_range_must_lie_inside_the_source(user: S3User) -> None:
+    """x-amz-copy-source-range is exactly bytes=first-last inside the source: AWS answers
+    InvalidArgument "Range specified is not valid for source object of size: N" where a
+    GET's Range would be clamped (it was copied clamped: a part of another length)."""
+    upload = user.client().create_multipart_upload(Bucket="bkt", Key="mp")["UploadId"]
+    path = f"/bkt/mp?partNumber=1&uploadId={upload}"
+    for given, says in (
+        ("bytes=0-8", "Range specified is not valid for source object of size: 8"),
+        ("bytes=8-9", "Range specified is not valid for source object of size: 8"),
+        ("bytes=0-", "must be of the form bytes=first-last"),
+        ("bytes=-2", "must be of the form bytes=first-last"),
+        ("bytes=3-1", "must be of the form bytes=first-last"),
+        ("bytes=0-1,3-4", "must be of the form bytes=first-last"),
+        ("bytes=\u00b2-3", "must be of the form bytes=first-last"),
+    ):
+        headers = {"x-amz-copy-source": "/bkt/keep", "x-amz-copy-source-range": given}
+        reply = _send(user, "PUT", path, headers=headers)
+        _expect(reply, 400, "InvalidArgument")
+        assert says in (ET.fromstring(reply.content).findtext("Message") or ""), reply.text
+    headers = {"x-amz-copy-source": "/bkt/keep", "x-amz-copy-source-range": "bytes=2-7"}
+    assert _send(user, "PUT", path, headers=headers).status_code == 200
+    parts = user.client().list_parts(Bucket="bkt", Key="mp", UploadId=upload)["Parts"]
+    assert [p["Size"] for p in parts] == [6]
+    _unchanged(user)

@@ -8,10 +8,11 @@ form, `<checksum of the part checksums>-<N>`.
 
 from __future__ import annotations
 
+import re
+
 from cumulo.auth.checksums import composite_checksum, normalize_algorithm
 from cumulo.auth.errors import AuthError
 from cumulo.http.asgi import digits
-from cumulo.http.ranges import parse_range
 from cumulo.model import Upload
 from cumulo.s3 import errors as s3
 from cumulo.s3.app import Reply, S3App, xml_reply
@@ -87,23 +88,34 @@ async def upload_part_copy(app: S3App, call: S3Call, target: Target) -> Reply:
     start, end = 0, size - 1
     requested = call.header("x-amz-copy-source-range")
     if requested:
-        ranges = parse_range(requested, size)
-        if (
-            ranges is None
-            or len(ranges) != 1
-            or not requested.startswith("bytes=")
-            or (requested.split("=", 1)[1].startswith("-"))
-        ):
-            raise s3.InvalidArgument(
-                "The x-amz-copy-source-range value must be of the form bytes=first-last",
-                ArgumentName="x-amz-copy-source-range",
-                ArgumentValue=requested,
-            )
-        start, end = ranges[0].start, ranges[0].end
+        start, end = _copy_source_range(requested, size)
     part = await app.multipart.copy_part(upload, number, pieces, start, end)
     return xml_reply(
         Node("CopyPartResult", LastModified=iso8601(part.last_modified), ETag=f'"{part.etag}"')
     )
+
+
+_COPY_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]+)", re.ASCII)
+
+
+def _copy_source_range(requested: str, size: int) -> tuple[int, int]:
+    """UploadPartCopy's range: exactly `bytes=first-last`, inside the source. AWS does not
+    clamp it as a GET's Range is clamped: a range past the end is an InvalidArgument."""
+    found = _COPY_RANGE.fullmatch(requested.strip())
+    if found is None or int(found[1]) > int(found[2]):
+        raise s3.InvalidArgument(
+            "The x-amz-copy-source-range value must be of the form bytes=first-last",
+            ArgumentName="x-amz-copy-source-range",
+            ArgumentValue=requested,
+        )
+    start, end = int(found[1]), int(found[2])
+    if end >= size:
+        raise s3.InvalidArgument(
+            f"Range specified is not valid for source object of size: {size}",
+            ArgumentName="x-amz-copy-source-range",
+            ArgumentValue=requested,
+        )
+    return start, end
 
 
 async def complete_multipart_upload(app: S3App, call: S3Call, target: Target) -> Reply:
