@@ -45,8 +45,10 @@ class BlobStore(Protocol):
         otherwise: missing, unreadable or short)."""
         ...
 
-    def link(self, blob: str) -> str:
-        """A new blob id with the same bytes (cheap where the engine allows)."""
+    def link(self, blob: str, need: int) -> str:
+        """A new blob id with the same bytes (cheap where the engine allows); `blob`
+        must hold at least `need` bytes, as for `open` (`StorageFault` otherwise): a copy
+        of damaged bytes would be a new object that can never be read."""
         ...
 
     def delete(self, blobs: Iterable[str]) -> None:

@@ -163,7 +163,7 @@ class LocalBlobStore:
             raise errors.StorageFault(f"blob {blob} holds {size} bytes, {need} expected")
         return LocalReader(blob, fd)
 
-    def link(self, blob: str) -> str:
+    def link(self, blob: str, need: int) -> str:
         new = uuid.uuid4().hex
         target = self.path(new)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -171,6 +171,12 @@ class LocalBlobStore:
             os.link(self.path(blob), target)
         except FileNotFoundError:
             raise errors.BlobMissing(blob) from None
+        # The link shares the inode: a short file stays short, so it is measured once
+        # linked (a truncation racing the link is seen too) and the link undone.
+        size = target.stat().st_size
+        if size < need:
+            os.unlink(target)
+            raise errors.StorageFault(f"blob {blob} holds {size} bytes, {need} expected")
         if self.fsync:
             _fsync_dir(target.parent)
         return new

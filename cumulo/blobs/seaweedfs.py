@@ -360,12 +360,16 @@ class SeaweedBlobStore:
             self._check_chunk(blob, chunk)
         return SeaweedReader(self, blob, chunks)
 
-    def link(self, blob: str) -> str:
+    def link(self, blob: str, need: int) -> str:
         """A copy of every chunk under new fids: SeaweedFS has no server-side copy and
         no reference counts, so the bytes pass through here, one chunk at a time."""
+        chunks = self._decode(blob)
+        total = sum(c.size for c in chunks)
+        if total < need:
+            raise errors.StorageFault(f"blob {blob[:80]} holds {total} bytes, {need} expected")
         copied: list[Chunk] = []
         try:
-            for chunk in self._decode(blob):
+            for chunk in chunks:
                 data = b"".join(self.read_chunk(blob, chunk, 0, chunk.size, chunk.size))
                 copied.append(self.put_chunk(data))
         except BaseException:

@@ -163,7 +163,7 @@ class Request:
         value = self.headers.get("content-length")
         if value is None:
             return None
-        if not value.isdigit():
+        if not digits(value):
             raise errors.InvalidInput("Content-Length is not a number")
         return int(value)
 
@@ -201,7 +201,7 @@ class Request:
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
             return True
         length = self.headers.get("content-length", "0")
-        return not length.isdigit() or int(length) > self._received
+        return not digits(length) or int(length) > self._received
 
     @property
     def awaiting_continue(self) -> bool:
@@ -213,7 +213,7 @@ class Request:
     def body_left(self) -> int | None:
         """How many bytes of the declared body have not arrived (None: not declared)."""
         length = self.headers.get("content-length")
-        if length is None or not length.isdigit():
+        if length is None or not digits(length):
             return None
         return max(0, int(length) - self._received)
 
@@ -439,6 +439,18 @@ def parse_http_date(value: str) -> float | None:
 def header_text(value: str) -> str:
     """A header value as text: its latin-1 wire bytes decoded as UTF-8."""
     return value.encode("latin-1").decode("utf-8", "surrogateescape")
+
+
+def digits(text: str) -> bool:
+    """`text` is a decimal number in ASCII digits. `str.isdigit` alone also takes "²",
+    "١" and "１", which int() refuses or reads as digits no HTTP number is written in."""
+    return text.isascii() and text.isdigit()
+
+
+def not_utf8(text: str) -> bool:
+    """`header_text` met bytes that are not UTF-8 (kept as lone surrogates): such a
+    value can be neither stored as text nor encoded back, so front ends refuse it."""
+    return any("\udc80" <= c <= "\udcff" for c in text)
 
 
 def header_wire(value: str) -> str:

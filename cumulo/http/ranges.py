@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cumulo import errors
-from cumulo.http.asgi import parse_http_date
+from cumulo.http.asgi import digits, parse_http_date
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def parse_range(header: str, size: int) -> list[ByteRange] | None:
         part = part.strip()
         first, dash, last = part.partition("-")
         first, last = first.strip(), last.strip()
-        if not dash or (first and not first.isdigit()) or (last and not last.isdigit()):
+        if not dash or (first and not digits(first)) or (last and not digits(last)):
             return None
         if not first:
             if not last:

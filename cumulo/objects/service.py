@@ -480,7 +480,7 @@ class ObjectService:
         try:
             for s in source.segments:
                 if s.data is None:
-                    linked.append(await in_thread(self.blobs.link, s.blob))
+                    linked.append(await in_thread(self.blobs.link, s.blob, s.size))
         except errors.BlobMissing:
             await self.unlink_blobs(linked)
             try:

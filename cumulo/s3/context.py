@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from cumulo.auth import chunked, parse_request, sigv2, sigv4
 from cumulo.auth.checksums import ChecksumSet
 from cumulo.config import Settings
-from cumulo.http.asgi import Request
+from cumulo.http.asgi import Request, digits
 from cumulo.identity.service import IdentityService, cached_or_in_thread
 from cumulo.model import Principal
 from cumulo.objects.service import Finish
@@ -152,7 +152,7 @@ class S3Call:
         declared = headers.get(
             "x-amz-decoded-content-length" if mode.startswith("STREAMING-") else "content-length"
         )
-        if declared and declared.isdigit() and int(declared) > self.settings.max_object_size:
+        if declared and digits(declared) and int(declared) > self.settings.max_object_size:
             # Refused from the headers, before the client sends (or we read) the body.
             raise s3.EntityTooLarge(
                 ProposedSize=int(declared), MaxSizeAllowed=self.settings.max_object_size
@@ -166,7 +166,7 @@ class S3Call:
                 self.verified,
                 mode,
                 trailer_names,
-                int(length) if length and length.isdigit() else None,
+                int(length) if length and digits(length) else None,
             )
         elif self.verified is not None:
             checker = self.verified.payload_checker()

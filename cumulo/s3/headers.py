@@ -13,7 +13,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Mapping
 
-from cumulo.http.asgi import header_text, header_wire, http_date, unsafe_header_value
+from cumulo.http.asgi import header_text, header_wire, http_date, not_utf8, unsafe_header_value
 from cumulo.model import ObjectRecord, Upload
 from cumulo.s3 import errors as s3
 
@@ -27,6 +27,8 @@ DEFAULT_TYPE = "binary/octet-stream"
 def _checked(name: str, value: str) -> str:
     if unsafe_header_value(value):
         raise s3.unsafe_header(name)
+    if not_utf8(value):
+        raise s3.InvalidArgument("Header value must be valid UTF-8.", ArgumentName=name)
     return value
 
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from cumulo.config import Settings
-from cumulo.http.asgi import Request, http_date, unsafe_header_value, utc_seconds
+from cumulo.http.asgi import Request, http_date, not_utf8, unsafe_header_value, utc_seconds
 from cumulo.model import ObjectRecord
 from cumulo.objects.service import ObjectService
 from cumulo.swift.errors import HTML, SwiftError, default_body
@@ -114,7 +114,16 @@ def header_value(name: str, value: str) -> str:
     """A request header's value as text (`text`), when it may be stored and sent back."""
     if unsafe_header_value(value):
         raise SwiftError(400, f"Invalid character in the value of {title(name)}")
-    return text(value)
+    decoded = text(value)
+    if not_utf8(decoded):
+        # Swift's constraints.check_metadata says this of account and container metadata.
+        raise SwiftError(
+            400,
+            "Metadata must be valid UTF-8"
+            if "-meta-" in name
+            else f"Invalid UTF-8 in the value of {title(name)}",
+        )
+    return decoded
 
 
 def wire(value: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from cumulo import errors
+from cumulo.http.asgi import digits
 from cumulo.model import ObjectRecord
 from cumulo.swift.common import Call, Response, created, empty, header_value, iso_time
 from cumulo.swift.errors import SwiftError, status_line, to_swift
@@ -86,7 +87,7 @@ def _parse_manifest(raw: bytes, own_path: str) -> list[dict[str, Any]]:
 def _segment_range(spec: str, size: int) -> tuple[int, int] | None:
     """A segment's `range` ("a-b", "a-", "-n") as inclusive bounds; None if unsatisfiable."""
     first, dash, last = spec.strip().partition("-")
-    if not dash or (first and not first.isdigit()) or (last and not last.isdigit()):
+    if not dash or (first and not digits(first)) or (last and not digits(last)):
         return None
     if not first:
         if not last or int(last) == 0:

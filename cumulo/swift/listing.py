@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
+from cumulo.http.asgi import digits
 from cumulo.model import Container, ListEntry
 from cumulo.swift.common import LISTING_LIMIT, Call, Response, check_utf8, iso_time, true_value
 from cumulo.swift.errors import SwiftError
@@ -38,7 +39,7 @@ def listing_params(call: Call) -> ListingParams:
     limit = LISTING_LIMIT
     given = call.query("limit")
     # Swift ignores a limit that is not a number (constrain_req_limit).
-    if given.isdigit():
+    if digits(given):
         limit = int(given)
         if limit > LISTING_LIMIT:
             raise SwiftError(412, f"Maximum limit is {LISTING_LIMIT}")

@@ -188,11 +188,11 @@ def test_a_handle_after_delete(engine: Engine) -> None:
 def test_link_gives_independent_bytes(engine: Engine) -> None:
     data = os.urandom(2100)
     blob = put(engine.store, data)
-    copy = engine.store.link(blob)
+    copy = engine.store.link(blob, len(data))
     assert copy != blob
     engine.store.delete([blob])
     assert whole(engine.store, copy, len(data)) == data
-    again = engine.store.link(copy)
+    again = engine.store.link(copy, len(data))
     engine.store.delete([again])
     assert whole(engine.store, copy, len(data)) == data
 
@@ -204,6 +204,20 @@ def test_a_damaged_blob_faults(engine: Engine) -> None:
     with pytest.raises(errors.StorageFault) as caught:
         engine.store.open(blob, len(data))
     assert not isinstance(caught.value, errors.BlobMissing)
+
+
+def test_linking_a_damaged_blob_faults_and_links_nothing(engine: Engine) -> None:
+    """A server-side copy of short bytes is refused as a read of them is: else the copy
+    is a new object whose metadata promises bytes it never had."""
+    data = os.urandom(2100)
+    blob = put(engine.store, data)
+    engine.damage(blob)
+    with pytest.raises(errors.StorageFault) as caught:
+        engine.store.link(blob, len(data))
+    assert not isinstance(caught.value, errors.BlobMissing)
+    if isinstance(engine.store, LocalBlobStore):
+        files = [p for p in engine.store.root.rglob("*") if p.is_file() and p.parent.name != "tmp"]
+        assert files == [engine.store.path(blob)]  # no link left behind
 
 
 def test_a_reference_from_another_engine_faults(engine: Engine) -> None:

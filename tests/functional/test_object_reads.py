@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.functional.s3_support import MiB, S3User, error_code, unique
+from tests.functional.s3_support import MiB, S3User, error_code, signed, unique
 from tests.functional.swift_support import SwiftAccount
 from tests.harness import Server
 
@@ -107,6 +107,35 @@ def test_short_blob_is_a_500(server: Server, user: S3User, swift: SwiftAccount) 
         == (data[:10])
     )
     assert "/dmg/short.bin' failed: blob " in server.log()
+
+
+def test_copy_of_a_short_blob_is_a_500_and_creates_nothing(
+    server: Server, user: S3User, swift: SwiftAccount
+) -> None:
+    """A whole-object copy links the source's blob: short bytes must fail it as they fail
+    a GET, not give 200 and a copy that can never be read."""
+    data = os.urandom(200 * 1024)
+    swift.request("PUT", "/dmg").raise_for_status()
+    swift.request("PUT", "/dmg/cut.bin", data=data).raise_for_status()
+    _blob_file(server, data).write_bytes(data[:1000])
+
+    answer = signed(
+        server,
+        "PUT",
+        "/dmg/s3-copy.bin",
+        access_key=user.access_key,
+        secret_key=user.secret_key,
+        region=user.region,
+        headers={"x-amz-copy-source": "/dmg/cut.bin"},
+    )
+    assert answer.status_code == 500 and error_code(answer) == "InternalError"
+    answer = swift.request("PUT", "/dmg/swift-copy.bin", headers={"X-Copy-From": "dmg/cut.bin"})
+    assert answer.status_code == 500 and answer.text == SWIFT_500
+    answer = swift.request("COPY", "/dmg/cut.bin", headers={"Destination": "dmg/swift-copy2.bin"})
+    assert answer.status_code == 500 and answer.text == SWIFT_500
+    for name in ("s3-copy.bin", "swift-copy.bin", "swift-copy2.bin"):
+        assert swift.request("HEAD", f"/dmg/{name}").status_code == 404
+    assert "/dmg/s3-copy.bin' failed: blob " in server.log()
 
 
 def test_missing_segment_blob_of_a_manifest_is_a_500(server: Server, swift: SwiftAccount) -> None:

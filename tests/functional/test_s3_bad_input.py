@@ -10,7 +10,7 @@ import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
@@ -692,3 +692,86 @@ def test_metadata_header_with_control_characters(user: S3User) -> None:
             assert answer.startswith(b"HTTP/1.1 400 "), answer
     _unchanged(user)
     assert user.client().head_object(Bucket="bkt", Key="keep")["Metadata"] == {}
+
+
+# Digits `str.isdigit` takes but an HTTP number is never written in: "²" made int() fail
+# (a 500), "١" and "１" were read as 1.
+UNICODE_DIGITS = ("\u00b2", "\u0661", "\uff11")
+
+
+def test_numbers_in_unicode_digits_are_invalid_arguments(user: S3User) -> None:
+    upload = user.client().create_multipart_upload(Bucket="bkt", Key="mp")["UploadId"]
+    for digit in UNICODE_DIGITS:
+        d = quote(digit, safe="")
+        for path in (
+            f"/bkt?max-keys={d}",
+            f"/bkt?list-type=2&max-keys={d}",
+            f"/bkt?versions&max-keys={d}",
+            f"/bkt?uploads&max-uploads={d}",
+            f"/bkt/keep?partNumber={d}",
+            f"/bkt/mp?uploadId={upload}&part-number-marker={d}",
+            f"/bkt/mp?uploadId={upload}&max-parts={d}",
+        ):
+            _expect(_send(user, "GET", path), 400, "InvalidArgument")
+        reply = _send(user, "PUT", f"/bkt/mp?partNumber={d}&uploadId={upload}", body=b"x")
+        _expect(reply, 400, "InvalidArgument")
+    # A Range in such digits is not a valid Range: ignored, as RFC 9110 says.
+    assert _send(user, "GET", "/bkt/keep", headers={"Range": "bytes=\u00b2-"}).content == (
+        b"original"
+    )
+    # A part-number-marker past any part number lists nothing (it overflowed SQLite).
+    reply = _send(user, "GET", f"/bkt/mp?uploadId={upload}&part-number-marker={'9' * 25}")
+    assert reply.status_code == 200 and b"<Part>" not in reply.content
+    _unchanged(user)
+
+
+def test_header_values_that_are_not_utf8(user: S3User) -> None:
+    """A byte that is not UTF-8 in a value S3 stores is refused with InvalidArgument (it
+    was a 500: the value could be neither stored nor encoded back)."""
+    for bad in ("\xff", "\xb2"):
+        for name in ("x-amz-meta-note", "Content-Type", "Content-Disposition", "Cache-Control"):
+            reply = _send(user, "PUT", "/bkt/keep", body=b"new", headers={name: f"a{bad}"})
+            _invalid_argument(reply, name.lower())
+        copy = {"x-amz-copy-source": "/bkt/keep", "x-amz-metadata-directive": "REPLACE"}
+        reply = _send(user, "PUT", "/bkt/copy", headers={**copy, "x-amz-meta-note": bad})
+        _invalid_argument(reply, "x-amz-meta-note")
+        reply = _send(user, "POST", "/bkt/mp?uploads", headers={"x-amz-meta-note": bad})
+        _invalid_argument(reply, "x-amz-meta-note")
+    _unchanged(user)
+    # UTF-8 itself is fine.
+    assert (
+        _send(
+            user,
+            "PUT",
+            "/bkt/utf8",
+            body=b"x",
+            headers={"x-amz-meta-note": "é".encode().decode("latin-1")},
+        ).status_code
+        == 200
+    )
+
+
+def test_upload_part_copy_range_must_lie_inside_the_source(user: S3User) -> None:
+    """x-amz-copy-source-range is exactly bytes=first-last inside the source: AWS answers
+    InvalidArgument "Range specified is not valid for source object of size: N" where a
+    GET's Range would be clamped (it was copied clamped: a part of another length)."""
+    upload = user.client().create_multipart_upload(Bucket="bkt", Key="mp")["UploadId"]
+    path = f"/bkt/mp?partNumber=1&uploadId={upload}"
+    for given, says in (
+        ("bytes=0-8", "Range specified is not valid for source object of size: 8"),
+        ("bytes=8-9", "Range specified is not valid for source object of size: 8"),
+        ("bytes=0-", "must be of the form bytes=first-last"),
+        ("bytes=-2", "must be of the form bytes=first-last"),
+        ("bytes=3-1", "must be of the form bytes=first-last"),
+        ("bytes=0-1,3-4", "must be of the form bytes=first-last"),
+        ("bytes=\u00b2-3", "must be of the form bytes=first-last"),
+    ):
+        headers = {"x-amz-copy-source": "/bkt/keep", "x-amz-copy-source-range": given}
+        reply = _send(user, "PUT", path, headers=headers)
+        _expect(reply, 400, "InvalidArgument")
+        assert says in (ET.fromstring(reply.content).findtext("Message") or ""), reply.text
+    headers = {"x-amz-copy-source": "/bkt/keep", "x-amz-copy-source-range": "bytes=2-7"}
+    assert _send(user, "PUT", path, headers=headers).status_code == 200
+    parts = user.client().list_parts(Bucket="bkt", Key="mp", UploadId=upload)["Parts"]
+    assert [p["Size"] for p in parts] == [6]
+    _unchanged(user)

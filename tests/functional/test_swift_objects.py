@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from email.parser import BytesParser
 from email.policy import HTTP
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import swiftclient
@@ -108,7 +108,7 @@ def _raw(account: SwiftAccount, head: str) -> bytes:
     """Sends raw request bytes (for what clients will not send) and reads the reply."""
     url = urlsplit(account.storage_url)
     with socket.create_connection((url.hostname or "", url.port or 80), timeout=10) as sock:
-        sock.sendall(head.encode())
+        sock.sendall(head.encode("latin-1"))  # one byte per character, as on the wire
         reply = b""
         while b"\r\n\r\n" not in reply:
             chunk = sock.recv(65536)
@@ -116,6 +116,17 @@ def _raw(account: SwiftAccount, head: str) -> bytes:
                 break
             reply += chunk
     return reply
+
+
+def _raw_all(account: SwiftAccount, request: str) -> bytes:
+    """Like `_raw`, for a request asking `Connection: close`: everything sent back."""
+    url = urlsplit(account.storage_url)
+    with socket.create_connection((url.hostname or "", url.port or 80), timeout=10) as sock:
+        sock.sendall(request.encode("latin-1"))
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def test_put_without_length_is_411_and_too_large_is_413(
@@ -347,3 +358,55 @@ def test_stored_header_with_control_characters_gets_an_answer(
         assert reply.headers["X-Trans-Id"]
         if method == "GET":
             assert reply.text.startswith("Invalid character in the value of ")
+
+
+def test_header_values_that_are_not_utf8_are_refused(
+    account: SwiftAccount, conn: swiftclient.Connection, container: str
+) -> None:
+    """A byte that is not UTF-8 in metadata (or another value Swift stores) is Swift's
+    400 "Metadata must be valid UTF-8" (constraints.check_metadata); it was a 500."""
+    conn.put_object(container, "keep", b"original", headers={"X-Object-Meta-Note": "fine"})
+    base = f"/v1/AUTH_{account.project_id}"
+    token = account.token()
+    for bad in ("\xff", "\xb2"):
+        for method, where, name, says in (
+            ("PUT", f"/{container}/keep", "X-Object-Meta-Note", "Metadata must be valid UTF-8"),
+            ("POST", f"/{container}/keep", "X-Object-Meta-Note", "Metadata must be valid UTF-8"),
+            ("POST", f"/{container}", "X-Container-Meta-Note", "Metadata must be valid UTF-8"),
+            ("PUT", f"/{container}-new", "X-Container-Meta-Note", "Metadata must be valid UTF-8"),
+            ("POST", "", "X-Account-Meta-Note", "Metadata must be valid UTF-8"),
+            ("PUT", f"/{container}/keep", "Content-Type", "Invalid UTF-8 in the value of"),
+            ("PUT", f"/{container}/keep", "Content-Disposition", "Invalid UTF-8 in the value of"),
+            ("PUT", f"/{container}/keep", "X-Object-Manifest", "Invalid UTF-8 in the value of"),
+        ):
+            answer = _raw_all(
+                account,
+                f"{method} {base}{where} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {token}\r\n"
+                f"Content-Length: 1\r\nConnection: close\r\n{name}: a{bad}\r\n\r\nz",
+            )
+            assert answer.startswith(b"HTTP/1.1 400 "), (name, answer)
+            assert answer.partition(b"\r\n\r\n")[2].startswith(says.encode()), answer
+    headers, body = conn.get_object(container, "keep")
+    assert (body, headers["x-object-meta-note"]) == (b"original", "fine")
+    assert "x-container-meta-note" not in conn.head_container(container)
+    assert "x-account-meta-note" not in conn.head_account()
+    with pytest.raises(ClientException) as missing:
+        conn.head_container(f"{container}-new")
+    assert _status(missing) == 404
+
+
+def test_numbers_in_unicode_digits(
+    account: SwiftAccount, conn: swiftclient.Connection, container: str
+) -> None:
+    """ "²" passes `str.isdigit` but not int(): a limit or a Range in it was a 500. Swift
+    ignores a limit that is not a number, and a Range that is not valid."""
+    conn.put_object(container, "o", b"hello")
+    for digit in ("\u00b2", "\u0661", "\uff11"):
+        for where in (f"/{container}", ""):
+            assert account.request("GET", f"{where}?limit={quote(digit)}").status_code == 200
+    reply = _raw_all(
+        account,
+        f"GET /v1/AUTH_{account.project_id}/{container}/o HTTP/1.1\r\nHost: x\r\n"
+        f"X-Auth-Token: {account.token()}\r\nRange: bytes=\xb2-\r\nConnection: close\r\n\r\n",
+    )
+    assert reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(b"hello"), reply

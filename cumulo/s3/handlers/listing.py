@@ -13,6 +13,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
+from cumulo.http.asgi import digits
 from cumulo.model import ListEntry
 from cumulo.s3 import errors as s3
 from cumulo.s3.app import Reply, S3App, xml_reply
@@ -29,7 +30,7 @@ Encode = Callable[[str], str]
 
 def _max_keys(call: S3Call, name: str = "max-keys") -> int:
     value = call.query.get(name, str(MAX_KEYS))
-    if not value.isdigit():
+    if not digits(value):
         raise s3.InvalidArgument(
             "Provided max-keys not an integer or within integer range",
             ArgumentName=name,

@@ -8,9 +8,11 @@ form, `<checksum of the part checksums>-<N>`.
 
 from __future__ import annotations
 
+import re
+
 from cumulo.auth.checksums import composite_checksum, normalize_algorithm
 from cumulo.auth.errors import AuthError
-from cumulo.http.ranges import parse_range
+from cumulo.http.asgi import digits
 from cumulo.model import Upload
 from cumulo.s3 import errors as s3
 from cumulo.s3.app import Reply, S3App, xml_reply
@@ -19,7 +21,7 @@ from cumulo.s3.handlers.buckets import iso8601, object_acl_header
 from cumulo.s3.handlers.objects import source_object
 from cumulo.s3.headers import content_type, stored_headers, user_metadata
 from cumulo.s3.router import Op
-from cumulo.s3.xml import Node, parse_complete_multipart_upload
+from cumulo.s3.xml import MAX_PARTS, Node, parse_complete_multipart_upload
 
 
 async def _upload(app: S3App, call: S3Call, target: Target) -> Upload:
@@ -30,7 +32,7 @@ async def _upload(app: S3App, call: S3Call, target: Target) -> Upload:
 
 def _part_number(call: S3Call) -> int:
     value = call.query.get("partNumber", "")
-    if not value.isdigit():
+    if not digits(value):
         raise s3.InvalidArgument(
             "Part number must be an integer between 1 and 10000, inclusive",
             ArgumentName="partNumber",
@@ -86,23 +88,34 @@ async def upload_part_copy(app: S3App, call: S3Call, target: Target) -> Reply:
     start, end = 0, size - 1
     requested = call.header("x-amz-copy-source-range")
     if requested:
-        ranges = parse_range(requested, size)
-        if (
-            ranges is None
-            or len(ranges) != 1
-            or not requested.startswith("bytes=")
-            or (requested.split("=", 1)[1].startswith("-"))
-        ):
-            raise s3.InvalidArgument(
-                "The x-amz-copy-source-range value must be of the form bytes=first-last",
-                ArgumentName="x-amz-copy-source-range",
-                ArgumentValue=requested,
-            )
-        start, end = ranges[0].start, ranges[0].end
+        start, end = _copy_source_range(requested, size)
     part = await app.multipart.copy_part(upload, number, pieces, start, end)
     return xml_reply(
         Node("CopyPartResult", LastModified=iso8601(part.last_modified), ETag=f'"{part.etag}"')
     )
+
+
+_COPY_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]+)", re.ASCII)
+
+
+def _copy_source_range(requested: str, size: int) -> tuple[int, int]:
+    """UploadPartCopy's range: exactly `bytes=first-last`, inside the source. AWS does not
+    clamp it as a GET's Range is clamped: a range past the end is an InvalidArgument."""
+    found = _COPY_RANGE.fullmatch(requested.strip())
+    if found is None or int(found[1]) > int(found[2]):
+        raise s3.InvalidArgument(
+            "The x-amz-copy-source-range value must be of the form bytes=first-last",
+            ArgumentName="x-amz-copy-source-range",
+            ArgumentValue=requested,
+        )
+    start, end = int(found[1]), int(found[2])
+    if end >= size:
+        raise s3.InvalidArgument(
+            f"Range specified is not valid for source object of size: {size}",
+            ArgumentName="x-amz-copy-source-range",
+            ArgumentValue=requested,
+        )
+    return start, end
 
 
 async def complete_multipart_upload(app: S3App, call: S3Call, target: Target) -> Reply:
@@ -145,10 +158,13 @@ async def list_parts(app: S3App, call: S3Call, target: Target) -> Reply:
     upload = await _upload(app, call, target)
     marker = call.query.get("part-number-marker", "0")
     limit_text = call.query.get("max-parts", "1000")
-    if not marker.isdigit() or not limit_text.isdigit():
+    if not digits(marker) or not digits(limit_text):
         raise s3.InvalidArgument("part-number-marker and max-parts must be integers")
     limit = min(int(limit_text), 1000)
-    parts = await app.multipart.parts(upload, after=int(marker), limit=limit + 1)
+    # No part is numbered above MAX_PARTS: a larger marker lists nothing (and would not
+    # fit the database's integers).
+    after = min(int(marker), MAX_PARTS)
+    parts = await app.multipart.parts(upload, after=after, limit=limit + 1)
     truncated = len(parts) > limit
     parts = parts[:limit]
     algorithm = upload.checksum_algorithm

@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, unquote
 
 from cumulo import errors
-from cumulo.http.asgi import http_date
+from cumulo.http.asgi import digits, http_date
 from cumulo.http.ranges import check_conditions, parse_range
 from cumulo.model import ObjectRecord
 from cumulo.objects.service import Piece
@@ -115,7 +115,7 @@ async def _get_object_once(app: S3App, call: S3Call, target: Target) -> Reply:
 def _part_range(record: ObjectRecord, part: str, size: int) -> list:  # type: ignore[type-arg]
     from cumulo.http.ranges import ByteRange
 
-    if not part.isdigit() or int(part) < 1:
+    if not digits(part) or int(part) < 1:
         raise s3.InvalidArgument("Part number must be an integer between 1 and 10000")
     number = int(part)
     segments = record.segments if record.manifest_kind is None else ()
