@@ -58,3 +58,11 @@ def test_statement_errors_are_not_outages(tmp_path: object) -> None:
     with pytest.raises(Exception) as caught, db.read() as conn:
         conn.execute(text("SELECT * FROM no_such_table"))
     assert not isinstance(caught.value, errors.Unavailable)
+
+
+def test_a_pool_timeout_is_unavailable(db: Database) -> None:
+    # Every pooled connection busy for longer than --metadata-pool-timeout.
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    with pytest.raises(errors.Unavailable), db.reachable():
+        raise PoolTimeout("QueuePool limit reached")
