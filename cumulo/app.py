@@ -57,7 +57,11 @@ def build(settings: Settings, *, migrate: bool = True, create: bool = True) -> C
     local = create or data.is_dir()
     if create:
         data.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.database_url)
+    db = Database(
+        settings.database_url,
+        pool_timeout=settings.metadata_pool_timeout,
+        connect_timeout=settings.metadata_connect_timeout,
+    )
     # A cluster key file named by the settings is the operator's: never made here.
     keys = ClusterKeys(
         ClusterKeyStore(db),

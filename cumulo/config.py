@@ -59,6 +59,16 @@ class Settings:
     metadata_url: str = _setting(
         "", "SQLAlchemy URL of the metadata database; default SQLite in the data dir."
     )
+    metadata_pool_timeout: int = _setting(
+        10,
+        "Seconds a request waits for a pooled metadata connection (PostgreSQL) before "
+        "answering 503 instead of hanging.",
+    )
+    metadata_connect_timeout: int = _setting(
+        5,
+        "Seconds to wait for a new PostgreSQL connection (a host that drops packets) before "
+        "answering 503.",
+    )
     cluster_key_file: str = _setting(
         "",
         "File holding the cluster key (base64, e.g. `openssl rand -base64 32`), which wraps "
@@ -258,6 +268,9 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("--workers must be 0 (one per core) or more")
     if settings.token_ttl <= 0:
         raise ConfigError("--token-ttl must be positive")
+    # 0 would mean "wait forever" to the pool and the driver: the hang these bound.
+    if settings.metadata_pool_timeout <= 0 or settings.metadata_connect_timeout <= 0:
+        raise ConfigError("--metadata-pool-timeout and --metadata-connect-timeout must be positive")
 
 
 def settings_markdown() -> str:

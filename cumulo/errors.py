@@ -160,6 +160,13 @@ class BlobMissing(StorageFault):
         self.blob = blob  # an attribute, not a detail: details reach error bodies
 
 
+# The metadata database cannot be reached. Not the client's doing and not a bug:
+# front ends answer 503 with their own error body; the store has logged the cause
+# already (one rate-limited line). The docstring is the message clients see.
+class Unavailable(CumuloError):
+    """The service is unavailable for a moment; try again shortly."""
+
+
 # --- deployment ------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ import uvicorn
 import uvloop
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from cumulo import errors
 from cumulo.app import Cumulo, asgi_apps, build
 from cumulo.config import Settings
 from cumulo.metadata.objects import ObjectStore
@@ -218,5 +219,7 @@ async def _reap(cumulo: Cumulo) -> None:
             reaped = await cumulo.objects.reap_expired()
             if reaped:
                 log.info("deleted %d expired objects", reaped)
+        except errors.Unavailable:
+            pass  # the database is down (logged by the store); the next sweep catches up
         except Exception:
             log.exception("expiry sweep failed")

@@ -57,6 +57,7 @@ class ClusterKeys:
         self._rings: dict[str, MultiFernet] = {}
         self._generation: int | None = None
         self._checked = 0.0
+        self._polls_failing = False  # logged once per outage, not once a second
         self._verified = False
 
     # --- set-up (under the database's set-up lock) --------------------------------
@@ -138,14 +139,19 @@ class ClusterKeys:
         with self._lock:
             try:
                 generation = self.store.generation()
-            except errors.StorageFault:
+            except errors.Unavailable:
                 if ring is None:
                     raise
                 # The keys at hand are still good: a rotation keeps the old ones, and
                 # the request that brought us here meets the outage on its own.
-                log.warning("cannot poll the cluster key generation; keeping the keys at hand")
+                if not self._polls_failing:
+                    log.warning("cannot poll the cluster key generation; keeping the keys at hand")
+                    self._polls_failing = True
                 self._checked = now
                 return ring
+            if self._polls_failing:
+                log.info("polling the cluster key generation again")
+                self._polls_failing = False
             if generation is None:
                 raise errors.ClusterNotSetUp(
                     "the metadata database holds no cluster keys yet: `cumulo serve` "

@@ -44,6 +44,7 @@ _TITLES = {
     409: "Conflict",
     413: "Request Entity Too Large",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 # Domain errors → Keystone statuses; anything else is a 500 showing the request id only.
@@ -55,6 +56,7 @@ _STATUS: list[tuple[type[errors.CumuloError], int]] = [
     (errors.InvalidInput, 400),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
+    (errors.Unavailable, 503),
 ]
 
 

@@ -3,6 +3,13 @@
 SQLite runs in WAL mode so the CLI can write while the server reads; write
 transactions start with BEGIN IMMEDIATE so two writers queue on the lock instead of
 failing on upgrade; reads run in autocommit, each statement its own snapshot.
+
+On PostgreSQL the database is a server that may be down or restarting: every way in
+(`first`, `read`, `write`, `transact`) turns "cannot reach it" (connection refused or
+lost, the server shutting down, no pooled connection within the pool timeout) into
+`errors.Unavailable`, which front ends answer with 503, and logs it on one
+rate-limited line. The pool pings a connection before handing it out, so after a
+restart stale connections are replaced, not handed to requests.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import sqlite3
 import threading
 import time
@@ -18,8 +26,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from cumulo import errors
 from cumulo.metadata.group_commit import GroupCommitter
 from cumulo.metadata.hot import DriverRows, Rows
 from cumulo.metadata.locks import FileLock
@@ -27,11 +37,21 @@ from cumulo.metadata.locks import FileLock
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The PostgreSQL advisory lock (a bigint of our choosing) held for start-up work.
 SETUP_LOCK_ID = 0x63756D756C6F  # "cumulo"
+# While the database is down every request fails: one log line per this many seconds.
+OUTAGE_LOG_SECONDS = 5.0
 T = TypeVar("T")
+log = logging.getLogger("cumulo.metadata")
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 8,
+        pool_timeout: float = 10.0,
+        connect_timeout: int = 5,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._local = threading.local()
@@ -50,9 +70,18 @@ class Database:
         else:
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            # Bounded waits, so a request meets an outage as an error, not a hang: for
+            # a pooled connection (all busy), and for a new one (a host that drops
+            # packets instead of refusing).
             self.engine = create_engine(
-                url, pool_size=pool_size, max_overflow=16, pool_pre_ping=True
+                url,
+                pool_size=pool_size,
+                max_overflow=16,
+                pool_pre_ping=True,
+                pool_timeout=pool_timeout,
+                connect_args={"connect_timeout": connect_timeout},
             )
+        self._outage = _OutageLog()
 
     @property
     def reads_inline(self) -> bool:
@@ -106,12 +135,13 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            if self.is_sqlite:
+        if self.is_sqlite:
+            with self.engine.connect() as conn:
                 # The driver is in autocommit already; "begin" below skips BEGIN.
                 yield conn.execution_options(cumulo_read=True)
-            else:
-                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+            return
+        with self.reachable(), self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
@@ -119,8 +149,23 @@ class Database:
             with self._locked_begin() as conn:
                 yield conn
         else:
-            with self.engine.begin() as conn:
+            with self.reachable(), self.engine.begin() as conn:
                 yield conn
+
+    @contextlib.contextmanager
+    def reachable(self) -> Iterator[None]:
+        """Turns the driver's "cannot reach the server" errors raised inside into
+        `errors.Unavailable` (PostgreSQL; nested uses translate once)."""
+        try:
+            yield
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+            # psycopg's OperationalError is the server's state, not the statement's:
+            # connection failures (class 08), the server shutting down or restarting
+            # (57P01-57P03), too many connections (53300), a statement timeout or an
+            # exhausted serialization retry. SQLAlchemy has dropped a lost connection
+            # from the pool already. All are worth a retry, none is the client's fault.
+            self._outage.note(exc)
+            raise errors.Unavailable() from None
 
     @contextlib.contextmanager
     def _locked_begin(self) -> Iterator[Connection]:
@@ -138,14 +183,19 @@ class Database:
             return result
         for attempt in range(attempts):
             try:
-                with self.write() as conn:
+                with self.engine.begin() as conn:
                     return work(conn)
             except IntegrityError:
                 raise
             except (OperationalError, DBAPIError) as exc:
-                if attempt == attempts - 1 or not _is_retryable(exc):
+                if attempt < attempts - 1 and _is_retryable(exc):
+                    time.sleep(0.01 * (attempt + 1))
+                    continue
+                with self.reachable():
                     raise
-                time.sleep(0.01 * (attempt + 1))
+            except PoolTimeout:
+                with self.reachable():
+                    raise
         raise AssertionError("unreachable")
 
     async def transact_async(self, work: Callable[[Connection], T]) -> T:
@@ -166,7 +216,7 @@ class Database:
             with FileLock(Path(self.url.removeprefix("sqlite:///") + ".setup.lock")).held():
                 yield
             return
-        with self.engine.connect() as conn:
+        with self.reachable(), self.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": SETUP_LOCK_ID})
             try:
@@ -199,6 +249,28 @@ def _is_retryable(exc: DBAPIError) -> bool:
         marker in text
         for marker in ("database is locked", "deadlock", "could not serialize", "busy")
     )
+
+
+class _OutageLog:
+    """One warning line per `OUTAGE_LOG_SECONDS` while the database is unreachable,
+    counting the failures in between, instead of one traceback per request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = -OUTAGE_LOG_SECONDS
+        self._quiet = 0
+
+    def note(self, exc: Exception) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last < OUTAGE_LOG_SECONDS:
+                self._quiet += 1
+                return
+            quiet, self._quiet, self._last = self._quiet, 0, now
+        cause = getattr(exc, "orig", None) or exc
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        more = f" ({quiet} more failures since the last line)" if quiet else ""
+        log.warning("the metadata database is unreachable: %s%s", first, more)
 
 
 def _alembic_config(conn: Connection) -> Any:

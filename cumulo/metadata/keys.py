@@ -43,11 +43,12 @@ class ClusterKeyStore:
 
     def generation(self) -> int | None:
         """The key set's generation (a cheap point read: processes poll it);
-        `StorageFault` when the database cannot be reached."""
+        `Unavailable` when the database cannot be reached."""
         try:
             row = self.db.first(_GENERATION, {"cluster_id": CLUSTER_ROW})
-        except (OperationalError, InterfaceError) as exc:
-            raise errors.StorageFault(f"the metadata database is unreachable: {exc.orig}") from None
+        except (OperationalError, InterfaceError):
+            # SQLite (PostgreSQL's are translated by the database already).
+            raise errors.Unavailable() from None
         return None if row is None else int(row.key_generation)
 
     def keys(self, kind: str) -> list[tuple[int, bytes]]:

@@ -53,6 +53,8 @@ log = logging.getLogger("cumulo.portal")
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 BODY_LIMIT = 64 * 1024
+# What a 503 tells clients to wait: the pool finds a restarted database at once.
+RETRY_AFTER_SECONDS = 2
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # Domain errors → statuses; the first match wins, so subclasses come first.
@@ -64,6 +66,7 @@ _STATUS: list[tuple[type[errors.CumuloError], int]] = [
     (errors.InvalidInput, 400),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
+    (errors.Unavailable, 503),
 ]
 
 _SECURITY_HEADERS = [
@@ -145,6 +148,9 @@ class PortalApp:
             if status == 500:
                 log.error("request %s: unmapped %s", request.request_id, clip(repr(exc)))
             response = self._error(request, is_api, lang, status, exc.message)
+            if status == 503:
+                # HTTP's hint for browsers and API clients: a moment, not a failure.
+                response.headers.append(("Retry-After", str(RETRY_AFTER_SECONDS)))
         except Exception:
             log.exception("request %s failed", request.request_id)
             response = self._error(request, is_api, lang, 500, "")
@@ -245,7 +251,7 @@ class PortalApp:
             response = await asyncio.to_thread(route.handler, ctx)
         except errors.CumuloError as exc:
             status = next((s for kind, s in _STATUS if isinstance(exc, kind)), 500)
-            if is_api or route.form is None or status in (401, 429, 500):
+            if is_api or route.form is None or status in (401, 429, 500, 503):
                 raise
             # A refused form: its page again, saying why beside the field.
             response = route.form.show(ctx, exc, status)
@@ -266,6 +272,7 @@ _CODES = {
     413: "EntityTooLarge",
     429: "TooManyAttempts",
     500: "InternalError",
+    503: "Unavailable",
 }
 
 

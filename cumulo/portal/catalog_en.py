@@ -35,6 +35,7 @@ MESSAGES: dict[str, str] = {
     "error.409": "Conflict",
     "error.429": "Too many attempts",
     "error.500": "Something went wrong on our side",
+    "error.503": "Unavailable for a moment: try again shortly",
     "error.other": "Error",
     "error.home": "Back to the portal",
     # sign-in

@@ -35,6 +35,7 @@ MESSAGES: dict[str, str] = {
     "error.409": "Conflicto",
     "error.429": "Demasiados intentos",
     "error.500": "Algo falló de nuestro lado",
+    "error.503": "No disponible por un momento: inténtelo de nuevo en breve",
     "error.other": "Error",
     "error.home": "Volver al portal",
     # sign-in

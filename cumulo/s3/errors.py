@@ -233,6 +233,12 @@ class UnexpectedContent(S3Error):
     message = "This request does not support content."
 
 
+class ServiceUnavailable(S3Error):
+    # Not SlowDown: that one asks the client to lower its rate; this is our outage.
+    status = 503
+    message = "Service is unable to handle request."
+
+
 class SignatureDoesNotMatch(S3Error):
     status = 403
     message = (
@@ -254,6 +260,7 @@ _DOMAIN: list[tuple[type[errors.CumuloError], type[S3Error]]] = [
     (errors.NoSuchUpload, NoSuchUpload),
     (errors.BrokenLargeObject, BrokenMPU),
     (errors.StorageFault, InternalError),
+    (errors.Unavailable, ServiceUnavailable),
     (errors.ContainerNotEmpty, BucketNotEmpty),
     (errors.InvalidPartOrder, InvalidPartOrder),
     (errors.InvalidPart, InvalidPart),

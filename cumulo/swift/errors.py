@@ -41,6 +41,10 @@ REASONS: dict[int, tuple[str, str]] = {
         "Internal Error",
         "The server has either erred or is incapable of performing the requested operation.",
     ),
+    503: (
+        "Service Unavailable",
+        "The server is currently unavailable. Please try again at a later time.",
+    ),
 }
 
 HTML = "text/html; charset=UTF-8"
@@ -76,6 +80,8 @@ def to_swift(exc: errors.CumuloError) -> SwiftError | None:
     """The Swift response for a domain error; None when it is not meant for clients."""
     if isinstance(exc, errors.StorageFault):
         return SwiftError(500)
+    if isinstance(exc, errors.Unavailable):
+        return SwiftError(503)
     if isinstance(exc, errors.InvalidRange):
         size = exc.details.get("size")
         headers = {"Content-Range": f"bytes */{size}"} if size is not None else {}

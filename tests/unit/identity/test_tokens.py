@@ -91,11 +91,11 @@ def test_keys_at_hand_outlive_an_unreachable_database(
     token = codec.encode(payload())
 
     def unreachable() -> int:
-        raise errors.StorageFault("the metadata database is unreachable")
+        raise errors.Unavailable()
 
     monkeypatch.setattr(keys.store, "generation", unreachable)
     keys._checked = 0.0  # as if the second had passed
     assert codec.decode(token)
     fresh = ClusterKeys(keys.store, tmp_path / "cluster.key")
-    with pytest.raises(errors.StorageFault):
-        fresh.token_fernet()  # no keys at hand: the fault is the answer
+    with pytest.raises(errors.Unavailable):
+        fresh.token_fernet()  # no keys at hand: the outage is the answer (a 503)
