@@ -30,6 +30,17 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         yield db
         db.dispose()
         return
+    yield from _postgres_database()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[Database]:
+    """The PostgreSQL adapter alone, for what SQLite has no counterpart of (a server
+    whose connections can be lost)."""
+    yield from _postgres_database()
+
+
+def _postgres_database() -> Iterator[Database]:
     admin_url = _postgres_admin_url()
     if admin_url is None:
         if os.environ.get("CUMULO_REQUIRE_POSTGRES") == "1":

@@ -15,12 +15,6 @@ from cumulo.metadata.db import Database
 GENERATION = select(t.cluster.c.key_generation)
 
 
-def _postgres(database: Database) -> Database:
-    if database.is_sqlite:
-        pytest.skip("SQLite has no server whose connections can be lost")
-    return database
-
-
 def _terminate(db: Database, pids: list[int]) -> None:
     # From a pool of its own: the killer must not be one of the victims.
     killer = Database(db.url)
@@ -36,8 +30,9 @@ def _pid(conn: Connection) -> int:
     return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
-def test_a_dead_pooled_connection_is_replaced_not_handed_out(database: Database) -> None:
-    db = _postgres(database)
+@pytest.mark.postgres
+def test_a_dead_pooled_connection_is_replaced_not_handed_out(postgres_database: Database) -> None:
+    db = postgres_database
     with db.read() as a, db.read() as b:  # two pooled connections
         pids = [_pid(a), _pid(b)]
     _terminate(db, pids)
@@ -47,10 +42,11 @@ def test_a_dead_pooled_connection_is_replaced_not_handed_out(database: Database)
             assert _pid(conn) not in pids
 
 
+@pytest.mark.postgres
 def test_a_connection_lost_mid_transaction_is_unavailable_then_recovers(
-    database: Database,
+    postgres_database: Database,
 ) -> None:
-    db = _postgres(database)
+    db = postgres_database
 
     def work(conn: Connection) -> None:
         _terminate(db, [_pid(conn)])
