@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,33 @@ def password_token(
     body = password_body(os_["username"], os_["password"], project)
     options.setdefault("timeout", 10)
     return requests.post(server.auth_url + "/v3/auth/tokens", json=body, **options)
+
+
+def postgres_admin_url() -> str:
+    """The server CUMULO_TEST_POSTGRES_URL names; without one, the test skips (fails
+    under CUMULO_REQUIRE_POSTGRES=1, as in CI)."""
+    import pytest
+
+    admin_url = os.environ.get("CUMULO_TEST_POSTGRES_URL")
+    if not admin_url:
+        if os.environ.get("CUMULO_REQUIRE_POSTGRES") == "1":
+            pytest.fail("CUMULO_REQUIRE_POSTGRES=1 but CUMULO_TEST_POSTGRES_URL is not set")
+        pytest.skip("no PostgreSQL: set CUMULO_TEST_POSTGRES_URL to run these on it")
+    return admin_url
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(admin_url: str, prefix: str = "cumulo_test_") -> Iterator[str]:
+    """A new, empty database on the server of `admin_url`, dropped afterwards; its URL."""
+    import uuid
+
+    import psycopg
+
+    name = prefix + uuid.uuid4().hex[:12]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -7,19 +7,14 @@ missing server into a failure instead of a skip.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cumulo.metadata.db import Database
+from tests.harness import fresh_postgres_database, postgres_admin_url
 from tests.seaweedfs import SeaweedCluster, start_cluster
-
-
-def _postgres_admin_url() -> str | None:
-    return os.environ.get("CUMULO_TEST_POSTGRES_URL") or None
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -41,25 +36,13 @@ def postgres_database() -> Iterator[Database]:
 
 
 def _postgres_database() -> Iterator[Database]:
-    admin_url = _postgres_admin_url()
-    if admin_url is None:
-        if os.environ.get("CUMULO_REQUIRE_POSTGRES") == "1":
-            pytest.fail("CUMULO_REQUIRE_POSTGRES=1 but CUMULO_TEST_POSTGRES_URL is not set")
-        pytest.skip("no PostgreSQL: set CUMULO_TEST_POSTGRES_URL to run these on it")
-    import psycopg
-
-    name = "cumulo_test_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = admin_url.rsplit("/", 1)[0]
-    db = Database(f"{base}/{name}")
-    try:
-        db.migrate()
-        yield db
-    finally:
-        db.dispose()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database(postgres_admin_url()) as url:
+        db = Database(url)
+        try:
+            db.migrate()
+            yield db
+        finally:
+            db.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.functional.s3_support import make_tls
-from tests.harness import CUMULO, Server, free_port, password_token
+from tests.harness import CUMULO, Server, free_port, fresh_postgres_database, password_token
 
 
 def _other_database(tmp_path: Path) -> Iterator[str]:
@@ -27,16 +27,8 @@ def _other_database(tmp_path: Path) -> Iterator[str]:
         (tmp_path / "elsewhere").mkdir()
         yield f"sqlite:///{tmp_path / 'elsewhere' / 'meta.sqlite3'}"
         return
-    import psycopg
-
-    name = "cumulo_cli_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database(admin_url, "cumulo_cli_") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

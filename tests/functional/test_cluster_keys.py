@@ -11,7 +11,6 @@ import os
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,28 +19,21 @@ import pytest
 import requests
 
 from tests.functional.s3_support import signed
-from tests.harness import CUMULO, Server, password_token
+from tests.harness import (
+    CUMULO,
+    Server,
+    fresh_postgres_database,
+    password_token,
+    postgres_admin_url,
+)
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
-    admin_url = os.environ.get("CUMULO_TEST_POSTGRES_URL")
-    if not admin_url:
-        if os.environ.get("CUMULO_REQUIRE_POSTGRES") == "1":
-            pytest.fail("CUMULO_REQUIRE_POSTGRES=1 but CUMULO_TEST_POSTGRES_URL is not set")
-        pytest.skip("no PostgreSQL: set CUMULO_TEST_POSTGRES_URL to run this")
-    import psycopg
-
-    name = "cumulo_keys_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database(postgres_admin_url(), "cumulo_keys_") as url:
+        yield url
 
 
 def _key_file(path: Path) -> Path:

@@ -8,38 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness import Server, run, v3_env
+from tests.harness import Server, fresh_postgres_database, postgres_admin_url, run, v3_env
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def pg_server(tmp_path: Path) -> Iterator[Server]:
-    admin_url = os.environ.get("CUMULO_TEST_POSTGRES_URL")
-    if not admin_url:
-        if os.environ.get("CUMULO_REQUIRE_POSTGRES") == "1":
-            pytest.fail("CUMULO_REQUIRE_POSTGRES=1 but CUMULO_TEST_POSTGRES_URL is not set")
-        pytest.skip("no PostgreSQL: set CUMULO_TEST_POSTGRES_URL to run this")
-    import psycopg
-
-    name = "cumulo_srv_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
-    # A flag of `serve` only: the admin CLI finds the database in the server's record.
-    server = Server(tmp_path / "data", workers=2, extra_args=["--metadata-url", url]).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database(postgres_admin_url(), "cumulo_srv_") as url:
+        # A flag of `serve` only: the admin CLI finds the database in the server's record.
+        server = Server(tmp_path / "data", workers=2, extra_args=["--metadata-url", url]).start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 def test_seed_workflow_on_postgresql(pg_server: Server, tmp_path: Path) -> None:
