@@ -72,9 +72,13 @@ class PortalService:
         self.identity = identity
         self.store = store
         self.settings = settings
-        self.by_login = Throttle(settings.login_attempts, settings.lockout_seconds)
+        self.by_login = Throttle(
+            identity.store, "portal", settings.login_attempts, settings.lockout_seconds
+        )
         # A wider net per address, against one client guessing across many logins.
-        self.by_ip = Throttle(settings.login_attempts * 4, settings.lockout_seconds)
+        self.by_ip = Throttle(
+            identity.store, "portal-ip", settings.login_attempts * 4, settings.lockout_seconds
+        )
 
     # --- the activity log ---------------------------------------------------
 

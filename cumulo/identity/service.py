@@ -120,35 +120,54 @@ class ServiceCredentials:
 
 
 class Throttle:
-    """Refuses a name after too many failures inside the window (per process). A long
-    name counts under its digest, so client-chosen names cannot fill memory."""
+    """Refuses a name after too many failures inside the window. The counts live in the
+    metadata database (`login_failures`), so every worker and node adds to the same
+    count; `scope` keeps throttles with different limits apart. A long name counts
+    under its digest, so client-chosen names cannot grow a row.
 
-    def __init__(self, attempts: int, window: float) -> None:
+    `check` is one indexed point read; the database is written only on a failure, and
+    on a success after one (`succeed` clears only what this process's `check` saw)."""
+
+    def __init__(self, store: IdentityStore, scope: str, attempts: int, window: float) -> None:
+        self.store = store
+        self.scope = scope
         self.attempts = attempts
         self.window = window
-        self._failures: dict[str, list[float]] = {}
+        self._seen: set[str] = set()  # keys whose last check found failures
         self._lock = threading.Lock()
 
-    def check(self, name: str) -> None:
-        name = _throttle_key(name)
-        now = time.monotonic()
+    def check(self, name: str, *, cached_only: bool = False) -> None:
+        if cached_only and not self.store.db.reads_inline:
+            raise CacheMiss  # a network round trip: off the event loop
+        key = self._key(name)
+        count = self.store.login_failures(key, time.time())
         with self._lock:
-            recent = [t for t in self._failures.get(name, []) if now - t < self.window]
-            self._failures[name] = recent
-            if len(recent) >= self.attempts:
-                raise errors.TooManyAttempts("too many failed attempts; try again later")
+            if count:
+                if len(self._seen) > 100000:
+                    self._seen.clear()
+                self._seen.add(key)
+            else:
+                self._seen.discard(key)
+        if count >= self.attempts:
+            raise errors.TooManyAttempts("too many failed attempts; try again later")
 
-    def fail(self, name: str) -> None:
-        name = _throttle_key(name)
-        with self._lock:
-            if len(self._failures) > 100000:
-                self._failures.clear()
-            self._failures.setdefault(name, []).append(time.monotonic())
+    def fail(self, name: str, *, cached_only: bool = False) -> None:
+        if cached_only:
+            raise CacheMiss  # a write: the retry in a thread counts it, once
+        self.store.add_login_failure(self._key(name), time.time(), self.window)
 
-    def succeed(self, name: str) -> None:
-        name = _throttle_key(name)
+    def succeed(self, name: str, *, cached_only: bool = False) -> None:
+        key = self._key(name)
         with self._lock:
-            self._failures.pop(name, None)
+            if key not in self._seen:
+                return
+            if cached_only:
+                raise CacheMiss
+            self._seen.discard(key)
+        self.store.clear_login_failures(key)
+
+    def _key(self, name: str) -> str:
+        return f"{self.scope}:{_throttle_key(name)}"
 
 
 def _throttle_key(name: str) -> str:
@@ -173,7 +192,7 @@ class IdentityService:
         self.box = box
         self.codec = codec
         self.token_ttl = token_ttl
-        self.throttle = Throttle(login_attempts, lockout_seconds)
+        self.throttle = Throttle(store, "keystone", login_attempts, lockout_seconds)
         self.generation = generation
         current = generation.value
         self._by_username: TtlCache[str, _Secrets | None] = TtlCache(current)
@@ -349,7 +368,7 @@ class IdentityService:
         cached_only: bool = False,
     ) -> AuthResult:
         name = username or user_id or ""
-        self.throttle.check(name)
+        self.throttle.check(name, cached_only=cached_only)
         found = (
             self._by_name(username, cached_only)
             if username
@@ -361,10 +380,10 @@ class IdentityService:
             or not password
             or not crypto.equal(found.secret, password)
         ):
-            self.throttle.fail(name)
+            self.throttle.fail(name, cached_only=cached_only)
             log.info("failed password authentication for %s", clip(name))
             raise errors.Unauthenticated("The request you have made requires authentication.")
-        self.throttle.succeed(name)
+        self.throttle.succeed(name, cached_only=cached_only)
         return self._issue(found.principal, ("password",), project_name, project_id, unscoped)
 
     def rescope(

@@ -6,7 +6,8 @@ import secrets
 import time
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from cumulo import errors
@@ -14,6 +15,12 @@ from cumulo.crypto import new_access_key, new_id
 from cumulo.metadata import schema as t
 from cumulo.metadata.db import Database
 from cumulo.model import Ec2Credential, Environment, Membership, Organization, Role, User
+
+_LF = t.login_failures
+# The hot read of every password login: one primary-key point read.
+_FAILURES = select(_LF.c.count).where(
+    _LF.c.key == bindparam("key"), _LF.c.expires_at > bindparam("now")
+)
 
 
 def _user(row: Row[Any]) -> User:
@@ -372,3 +379,32 @@ class IdentityStore:
                 select(t.revocations.c.audit_id).where(t.revocations.c.expires_at >= time.time())
             )
             return {r.audit_id for r in rows}
+
+    # --- failed logins (cluster-wide throttling) ----------------------------
+
+    def login_failures(self, key: str, now: float) -> int:
+        """Failures counted for `key` in its open window (0 when none or expired)."""
+        row = self.db.first(_FAILURES, {"key": key, "now": now})
+        return 0 if row is None else int(row.count)
+
+    def add_login_failure(self, key: str, now: float, window: float) -> None:
+        """Counts one failure in one upsert: it opens a window of `window` seconds when
+        none is open, so concurrent failures on any process or node add up. Expired
+        windows are swept here (indexed), so rows stay bounded by recent failures."""
+        dialect_insert = sqlite.insert if self.db.is_sqlite else postgresql.insert
+        stmt = dialect_insert(_LF).values(key=key, count=1, expires_at=now + window)
+        expired = _LF.c.expires_at <= now
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_LF.c.key],
+            set_={
+                "count": case((expired, 1), else_=_LF.c.count + 1),
+                "expires_at": case((expired, now + window), else_=_LF.c.expires_at),
+            },
+        )
+        with self.db.write() as conn:
+            conn.execute(delete(_LF).where(_LF.c.expires_at <= now, _LF.c.key != key))
+            conn.execute(stmt)
+
+    def clear_login_failures(self, key: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(delete(_LF).where(_LF.c.key == key))

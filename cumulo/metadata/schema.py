@@ -291,3 +291,15 @@ cluster = Table(
     Column("key_generation", Integer, nullable=False),
     Column("created_at", Float, nullable=False),
 )
+
+# Failed logins, shared by every process and node on this database, so the allowed
+# attempts do not multiply with workers. One fixed-window counter per throttle key
+# (scope and name, `identity/service.py`): the first failure opens a window of
+# `lockout_seconds`, which closes at `expires_at`; expired rows are swept on failures.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(96), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
