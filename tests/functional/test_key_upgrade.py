@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from alembic import command
 
 from cumulo.crypto import ClusterKey
+from cumulo.metadata.db import Database, _alembic_config
 from tests.functional.s3_support import signed
 from tests.harness import Server, password_token
 
@@ -28,9 +30,13 @@ def _back_to_the_old_layout(data: Path) -> None:
         rows = conn.execute(
             "SELECT kind, position, wrapped FROM cluster_keys ORDER BY position DESC"
         ).fetchall()
-        conn.execute("DROP TABLE cluster_keys")
-        conn.execute("DROP TABLE cluster")
-        conn.execute("UPDATE alembic_version SET version_num = '0004'")
+    # The schema as it was at 0004: every later migration undone, however many there are.
+    db = Database(f"sqlite:///{data / 'metadata.sqlite3'}")
+    try:
+        with db.engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0004")
+    finally:
+        db.dispose()
     (data / "fernet-keys").mkdir(mode=0o700)
     secrets = []
     for kind, position, wrapped in rows:
