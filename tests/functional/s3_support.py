@@ -195,6 +195,22 @@ def signed(
     )
 
 
+def signed_as(
+    server: Server, creds: dict[str, Any], method: str, path: str, **options: Any
+) -> requests.Response:
+    """`signed`, with the S3 keys of `creds` (as `creds show --format json` prints them)."""
+    s3 = creds["s3"]
+    return signed(
+        server,
+        method,
+        path,
+        access_key=s3["access_key_id"],
+        secret_key=s3["secret_access_key"],
+        region=s3["region"],
+        **options,
+    )
+
+
 def chunked_body(data: bytes, secret_key: str, region: str, chunk_size: int = 64 * 1024) -> Any:
     """A chunk signer for `signed`: the aws-chunked body of `data`, each chunk signed."""
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.functional.s3_support import signed
+from tests.functional.s3_support import signed_as
 from tests.harness import (
     CUMULO,
     Server,
@@ -87,16 +87,7 @@ def _swift_status(node: Server, creds: dict[str, Any], token: str) -> int:
 
 
 def _s3_status(node: Server, creds: dict[str, Any]) -> int:
-    s3 = creds["s3"]
-    reply = signed(
-        node,
-        "GET",
-        "/",
-        access_key=s3["access_key_id"],
-        secret_key=s3["secret_access_key"],
-        region=s3["region"],
-    )
-    return reply.status_code
+    return signed_as(node, creds, "GET", "/").status_code
 
 
 def test_nodes_started_together_share_one_key_set_and_one_admin(

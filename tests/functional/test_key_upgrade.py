@@ -20,7 +20,7 @@ from alembic import command
 
 from cumulo.crypto import ClusterKey
 from cumulo.metadata.db import Database, _alembic_config
-from tests.functional.s3_support import signed
+from tests.functional.s3_support import signed_as
 from tests.harness import Server, password_token
 
 
@@ -69,15 +69,7 @@ def test_an_old_data_dir_keeps_its_tokens_and_secrets(tmp_path: Path) -> None:
     try:
         assert _swift_status(node, creds, token) in (200, 204)  # a token from before
         assert password_token(node, creds).status_code == 201  # its stored secret
-        s3 = creds["s3"]
-        reply = signed(
-            node,
-            "GET",
-            "/",
-            access_key=s3["access_key_id"],
-            secret_key=s3["secret_access_key"],
-            region=s3["region"],
-        )
+        reply = signed_as(node, creds, "GET", "/")
         assert reply.status_code == 200, reply.text
         # The files are kept, renamed: nothing of the user's is deleted.
         assert not (data / "fernet-keys").exists() and not (data / "secret.key").exists()
